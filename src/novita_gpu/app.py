@@ -1,0 +1,130 @@
+"""The application factory.
+
+``create_app(settings)`` builds the FastAPI app; its lifespan owns every resource (database
+engine, upstream HTTP client, background loops) and closes them in reverse order. Nothing
+connects at import time, and tests pass their own settings, clock and upstream transport.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass, field
+from typing import TypedDict
+
+import httpx
+import psutil
+from fastapi import FastAPI
+
+from novita_gpu import __version__
+from novita_gpu.core.clock import Clock, SystemClock
+from novita_gpu.core.config import Settings
+from novita_gpu.core.context import AppContext
+from novita_gpu.core.http_errors import install_error_handlers
+from novita_gpu.db.engine import Database
+from novita_gpu.db.migrate import upgrade_async
+from novita_gpu.observability import health
+from novita_gpu.observability.metrics import Metrics
+from novita_gpu.observability.middleware import BodyLimitMiddleware, RequestContextMiddleware
+from novita_gpu.upstream import NovitaClient, UpstreamPolicy
+
+
+class State(TypedDict):
+    ctx: AppContext
+
+
+@dataclass
+class AppOptions:
+    """Test and embedding hooks for :func:`create_app`; production uses the defaults."""
+
+    clock: Clock = field(default_factory=SystemClock)
+    upstream_transport: httpx.AsyncBaseTransport | None = None
+    migrate: bool = True
+    background: bool = True
+    on_ready: list[Callable[[AppContext], None]] = field(default_factory=list)
+
+
+def upstream_policy(settings: Settings) -> UpstreamPolicy:
+    """The upstream client's retry, timeout, concurrency and breaker settings."""
+    return UpstreamPolicy(
+        timeout_seconds=settings.upstream_timeout_seconds,
+        max_attempts=settings.max_retry_attempts,
+        max_concurrency=settings.upstream_max_concurrency,
+        rate_per_second=settings.upstream_rate_per_second,
+        burst=max(1, int(settings.upstream_rate_per_second)),
+    )
+
+
+def _upstream_http(
+    settings: Settings, transport: httpx.AsyncBaseTransport | None
+) -> httpx.AsyncClient:
+    limits = httpx.Limits(
+        max_connections=settings.upstream_max_concurrency * 2,
+        max_keepalive_connections=settings.upstream_max_concurrency,
+    )
+    return httpx.AsyncClient(
+        transport=transport, timeout=settings.upstream_timeout_seconds, limits=limits
+    )
+
+
+def _api_key(settings: Settings) -> str:
+    key = settings.novita_api_key
+    # The emulator accepts any non-empty Bearer key.
+    return key.get_secret_value() if key else "emulator"
+
+
+async def _build_context(
+    settings: Settings, options: AppOptions, metrics: Metrics, stack: AsyncExitStack
+) -> AppContext:
+    if options.migrate:
+        await upgrade_async(settings.database_url)
+    db = Database.from_url(settings.database_url)
+    stack.push_async_callback(db.dispose)
+    http = _upstream_http(settings, options.upstream_transport)
+    stack.push_async_callback(http.aclose)
+    upstream = NovitaClient(
+        http,
+        base_url=str(settings.novita_api_base_url),
+        api_key=_api_key(settings),
+        policy=upstream_policy(settings),
+        clock=options.clock,
+        observer=metrics.observe_upstream,
+    )
+    return AppContext(settings, options.clock, db, metrics, http, upstream)
+
+
+def create_app(settings: Settings, options: AppOptions | None = None) -> FastAPI:
+    """Build the app. Resources are created when the lifespan starts, not here."""
+    opts = options or AppOptions()
+    metrics = Metrics()
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[State]:
+        async with AsyncExitStack() as stack:
+            ctx = await _build_context(settings, opts, metrics, stack)
+            psutil.cpu_percent(interval=None)  # prime the CPU sampler for /health
+            for hook in opts.on_ready:
+                hook(ctx)
+            yield {"ctx": ctx}
+
+    app = FastAPI(
+        title="novita-gpu",
+        version=__version__,
+        description="Self-hosted control plane for GPU instances on Novita.ai",
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    app.include_router(health.router)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestContextMiddleware, metrics=metrics)
+    return app
+
+
+def app_from_environment() -> FastAPI:
+    """Factory for ``uvicorn --factory`` worker processes: settings from the environment.
+
+    The parent process applied migrations before starting the workers.
+    """
+    from novita_gpu.core.config import load_settings
+
+    return create_app(load_settings(), AppOptions(migrate=False))

@@ -1,0 +1,3 @@
+from novita_gpu.cli.main import run
+
+run()

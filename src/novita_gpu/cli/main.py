@@ -1,0 +1,40 @@
+"""The ``novita-gpu`` command line: serve, emulator, db."""
+
+from __future__ import annotations
+
+import typer
+
+from novita_gpu import __version__
+from novita_gpu.cli import db as db_commands
+from novita_gpu.cli import server as server_commands
+
+app = typer.Typer(
+    name="novita-gpu",
+    help="Control plane for GPU instances on Novita.ai.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.command("serve")(server_commands.serve)
+app.command("emulator")(server_commands.emulator)
+app.add_typer(db_commands.app, name="db")
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"novita-gpu {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: bool = typer.Option(
+        False, "--version", callback=_print_version, is_eager=True, help="Show the version."
+    ),
+) -> None:
+    """Control plane for GPU instances on Novita.ai."""
+
+
+def run() -> None:
+    """Console-script entry point."""
+    app()

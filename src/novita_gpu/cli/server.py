@@ -1,0 +1,187 @@
+"""``novita-gpu serve`` and ``novita-gpu emulator``.
+
+With no ``NOVITA_API_KEY``, ``serve`` starts the Novita emulator on a loopback port in the same
+process and points the upstream client at it, and says so loudly. ``--emulator-url`` points at
+an emulator that is already running instead (used by tests and by ``--workers``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+
+import httpx
+import typer
+import uvicorn
+from rich.console import Console
+from rich.panel import Panel
+
+from novita_gpu.app import create_app
+from novita_gpu.cli.common import settings_or_exit
+from novita_gpu.core.config import Settings
+from novita_gpu.db.migrate import upgrade
+from novita_gpu.emulator import EmulatorConfig, EmulatorServer
+from novita_gpu.observability.logging import configure_logging
+
+_console = Console(stderr=True)
+
+
+def serve(
+    host: str | None = typer.Option(None, help="Bind address (HOST)."),
+    port: int | None = typer.Option(None, help="Port (PORT)."),
+    emulator: bool = typer.Option(
+        False, "--emulator", help="Use the emulator even if NOVITA_API_KEY is set."
+    ),
+    emulator_url: str | None = typer.Option(
+        None, help="Use an emulator that is already running at this URL."
+    ),
+    workers: int = typer.Option(1, min=1, max=64, help="Server processes."),
+) -> None:
+    """Run the API server (applies database migrations first)."""
+    overrides: dict[str, object] = {"host": host, "port": port}
+    if emulator:
+        overrides["novita_api_key"] = None
+    settings = settings_or_exit(**overrides)
+    if emulator and settings.novita_api_key is not None:
+        settings = settings.model_copy(update={"novita_api_key": None})
+    configure_logging(settings.log_level, settings.log_format)
+    if workers > 1:
+        _serve_workers(settings, workers, emulator_url)
+        return
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(_serve(settings, emulator_url))
+
+
+async def _serve(settings: Settings, emulator_url: str | None) -> None:
+    async with _upstream_for(settings, emulator_url) as effective:
+        _print_banner(effective)
+        config = uvicorn.Config(
+            create_app(effective),
+            host=effective.host,
+            port=effective.port,
+            log_config=None,
+            access_log=False,
+            lifespan="on",
+        )
+        await uvicorn.Server(config).serve()
+
+
+@contextlib.asynccontextmanager
+async def _upstream_for(settings: Settings, emulator_url: str | None) -> AsyncIterator[Settings]:
+    """Settings whose upstream is Novita, the given emulator, or an embedded one."""
+    if not settings.emulator_mode:
+        yield settings
+        return
+    if emulator_url:
+        yield settings.model_copy(update={"novita_api_base_url": _api_url(emulator_url)})
+        return
+    async with EmulatorServer(EmulatorConfig.from_env(), host="127.0.0.1", port=0) as server:
+        yield settings.model_copy(update={"novita_api_base_url": server.api_url})
+
+
+def _api_url(emulator_url: str) -> str:
+    base = emulator_url.rstrip("/")
+    return base if base.endswith("/gpu-instance/openapi") else f"{base}/gpu-instance/openapi"
+
+
+def _print_banner(settings: Settings) -> None:
+    url = f"http://{settings.host}:{settings.port}"
+    if settings.emulator_mode:
+        _console.print(
+            Panel.fit(
+                "[bold yellow]EMULATOR MODE[/]: NOVITA_API_KEY is not set, so instances are"
+                f" simulated by the Novita emulator at {settings.novita_api_base_url}.\nNothing is created or"
+                " billed on Novita. Set NOVITA_API_KEY to manage real instances.",
+                border_style="yellow",
+            )
+        )
+    _console.print(f"novita-gpu listening on [bold]{url}[/] (docs at {url}/docs)")
+
+
+def _serve_workers(settings: Settings, workers: int, emulator_url: str | None) -> None:
+    """Several server processes: the emulator (if any) runs in a process of its own."""
+    upgrade(settings.database_url)
+    with _emulator_process(settings, emulator_url) as url:
+        env_url = url or str(settings.novita_api_base_url)
+        os.environ["NOVITA_API_BASE_URL"] = env_url
+        effective = settings.model_copy(update={"novita_api_base_url": env_url})
+        _print_banner(effective)
+        uvicorn.run(
+            "novita_gpu.app:app_from_environment",
+            factory=True,
+            host=settings.host,
+            port=settings.port,
+            workers=workers,
+            log_config=None,
+            access_log=False,
+        )
+
+
+@contextlib.contextmanager
+def _emulator_process(settings: Settings, emulator_url: str | None) -> Iterator[str | None]:
+    if not settings.emulator_mode:
+        yield None
+        return
+    if emulator_url:
+        yield _api_url(emulator_url)
+        return
+    port = _free_port()
+    process = subprocess.Popen(  # noqa: S603 - our own executable and fixed arguments
+        [sys.executable, "-m", "novita_gpu.cli", "emulator", "--port", str(port), "--quiet"]
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        _wait_until_up(f"{base}/_emulator/state")
+        yield _api_url(base)
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _wait_until_up(url: str, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        time.sleep(0.1)
+    raise typer.Exit(1)
+
+
+def emulator(
+    host: str = typer.Option("127.0.0.1", help="Bind address."),
+    port: int = typer.Option(9100, help="Port."),
+    quiet: bool = typer.Option(False, "--quiet", help="No banner."),
+) -> None:
+    """Run the Novita emulator alone (a fake Novita API for tests and demos)."""
+    configure_logging("warning")
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(_run_emulator(host, port, quiet))
+
+
+async def _run_emulator(host: str, port: int, quiet: bool) -> None:
+    async with EmulatorServer(EmulatorConfig.from_env(), host=host, port=port) as server:
+        if not quiet:
+            _console.print(
+                Panel.fit(
+                    f"Novita emulator at [bold]{server.base_url}[/]\n"
+                    f"API base URL: {server.api_url}   (use as NOVITA_API_BASE_URL)\n"
+                    f"Admin API:    {server.base_url}/_emulator/state",
+                    border_style="cyan",
+                )
+            )
+        await asyncio.Event().wait()

@@ -1,0 +1,34 @@
+"""The application context: every long-lived resource, built and closed by the lifespan."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import httpx
+
+from novita_gpu.core.clock import Clock
+from novita_gpu.core.config import Settings
+from novita_gpu.db.engine import Database
+from novita_gpu.observability.metrics import Metrics
+
+if TYPE_CHECKING:
+    from novita_gpu.upstream import NovitaClient
+
+
+@dataclass
+class AppContext:
+    """Resources shared by handlers and background loops of one app instance."""
+
+    settings: Settings
+    clock: Clock
+    db: Database
+    metrics: Metrics
+    upstream_http: httpx.AsyncClient
+    upstream: NovitaClient
+    started_monotonic: float = field(default_factory=time.monotonic)
+
+    @property
+    def uptime_seconds(self) -> float:
+        return time.monotonic() - self.started_monotonic
