@@ -1,0 +1,166 @@
+"""Field types that absorb the real Novita API's value quirks (UPSTREAM.md §1.1).
+
+Novita sends counts as strings (``"8"``), timestamps as Unix-second strings where ``"0"`` means
+never, prices as integers or numeric strings in 1/100,000 USD, ``""`` where it means "none",
+and ``null`` for empty lists. Each annotated type here turns one of those into a plain Python
+value, so the models in :mod:`novita_gpu.upstream.models` stay declarative.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator, SecretStr
+
+PRICE_UNITS_PER_USD = 100_000
+"""Novita prices are integers in units of 1/100,000 USD (``35000`` is $0.35 per hour)."""
+
+_MILLISECONDS_THRESHOLD = 100_000_000_000
+"""A Unix timestamp above this is in milliseconds (seconds would be past the year 5000)."""
+
+
+def usd(units: int) -> Decimal:
+    """Convert Novita price units (1/100,000 USD) to dollars, exactly."""
+    return Decimal(units) / PRICE_UNITS_PER_USD
+
+
+def region_code(display_name: str) -> str:
+    """The cluster code in a product region label: ``"US-CA-06 (California)"`` -> ``"US-CA-06"``."""
+    return display_name.split("(", 1)[0].strip()
+
+
+def _decimal(value: Any) -> Decimal:
+    if isinstance(value, bool):
+        raise ValueError("a boolean is not a number")
+    try:
+        number = Decimal(str(value).strip())
+    except InvalidOperation:
+        raise ValueError(f"not a number: {value!r}") from None
+    if not number.is_finite():
+        raise ValueError(f"not a finite number: {value!r}")
+    return number
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def parse_count(value: Any) -> int:
+    """``8``, ``"8"`` or ``"8.0"`` -> 8; missing or ``""`` -> 0."""
+    return 0 if _blank(value) else int(_decimal(value))
+
+
+def parse_optional_count(value: Any) -> int | None:
+    """Like :func:`parse_count`, but missing or ``""`` stays ``None``."""
+    return None if _blank(value) else int(_decimal(value))
+
+
+def parse_price_units(value: Any) -> int | None:
+    """``35000`` or ``"35000"`` -> 35000 units; missing or ``""`` -> ``None``."""
+    return None if _blank(value) else int(_decimal(value).to_integral_value())
+
+
+def _aware(when: datetime) -> datetime:
+    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+
+
+def parse_unix_time(value: Any) -> datetime | None:
+    """Unix seconds (int or string) -> aware UTC datetime; ``"0"``, ``""``, ``-1`` -> ``None``.
+
+    ISO-8601 strings and millisecond timestamps are accepted as well.
+    """
+    if isinstance(value, datetime):
+        return _aware(value)
+    if _blank(value):
+        return None
+    try:
+        seconds = _decimal(value)
+    except ValueError:
+        return _aware(datetime.fromisoformat(str(value)))
+    if seconds <= 0:
+        return None
+    if seconds > _MILLISECONDS_THRESHOLD:
+        seconds /= 1000
+    return datetime.fromtimestamp(float(seconds), UTC)
+
+
+def empty_to_none(value: Any) -> Any:
+    """``""`` (or whitespace) -> ``None``; anything else unchanged."""
+    return None if _blank(value) else value
+
+
+def none_to_empty_string(value: Any) -> Any:
+    """``None`` -> ``""``; anything else unchanged."""
+    return "" if value is None else value
+
+
+def none_to_empty_list(value: Any) -> Any:
+    """``None`` (and the old ``{}`` placeholder) -> ``[]``; anything else unchanged."""
+    return [] if value is None or value == {} else value
+
+
+def none_to_false(value: Any) -> Any:
+    """``None`` or ``""`` -> ``False``; anything else is left to pydantic's bool parsing."""
+    return False if _blank(value) else value
+
+
+Count = Annotated[int, BeforeValidator(parse_count)]
+OptionalCount = Annotated[int | None, BeforeValidator(parse_optional_count)]
+PriceUnits = Annotated[int | None, BeforeValidator(parse_price_units)]
+UnixTime = Annotated[datetime | None, BeforeValidator(parse_unix_time)]
+Text = Annotated[str, BeforeValidator(none_to_empty_string)]
+OptionalText = Annotated[str | None, BeforeValidator(empty_to_none)]
+Secret = Annotated[SecretStr | None, BeforeValidator(empty_to_none)]
+Flag = Annotated[bool, BeforeValidator(none_to_false)]
+
+
+@dataclass(frozen=True, slots=True)
+class SSHEndpoint:
+    """Where to ssh: ``ssh -p {port} {user}@{host}``."""
+
+    host: str
+    port: int
+    user: str
+
+
+_SSH_OPTIONS_WITH_VALUE = frozenset({"-p", "-l", "-i", "-o", "-J", "-F", "-L", "-R", "-D"})
+
+
+def _ssh_options(tokens: list[str]) -> tuple[dict[str, str], list[str]]:
+    """Split ssh arguments into ``{option: value}`` and positional arguments."""
+    options: dict[str, str] = {}
+    positional: list[str] = []
+    pending: str | None = None
+    for token in tokens:
+        if pending is not None:
+            options[pending], pending = token, None
+        elif token in _SSH_OPTIONS_WITH_VALUE:
+            pending = token
+        elif token[:2] in _SSH_OPTIONS_WITH_VALUE and len(token) > 2:
+            options[token[:2]] = token[2:]
+        elif not token.startswith("-"):
+            positional.append(token)
+    return options, positional
+
+
+def parse_ssh_command(command: str | None) -> SSHEndpoint | None:
+    """Read host, port and user from a copy-paste ssh command.
+
+    Accepts ``ssh -p 39655 root@proxy.as-sgp-2.gpu-instance.novita.ai``, the same with the
+    options after the target, ``-p39655`` and ``-l root``. Returns ``None`` when there is no
+    target host or the port is not a number. The port defaults to 22 and the user to ``root``.
+    """
+    tokens = (command or "").split()
+    if tokens and tokens[0].rsplit("/", 1)[-1] == "ssh":
+        tokens = tokens[1:]
+    options, positional = _ssh_options(tokens)
+    if not positional:
+        return None
+    user, _, host = positional[0].rpartition("@")
+    port = options.get("-p", "22")
+    if not host or not port.isdigit():
+        return None
+    return SSHEndpoint(host=host, port=int(port), user=user or options.get("-l", "root"))
