@@ -95,8 +95,8 @@ def _print_banner(settings: Settings) -> None:
         _console.print(
             Panel.fit(
                 "[bold yellow]EMULATOR MODE[/]: NOVITA_API_KEY is not set, so instances are"
-                f" simulated by the Novita emulator at {settings.novita_api_base_url}.\nNothing is created or"
-                " billed on Novita. Set NOVITA_API_KEY to manage real instances.",
+                f" simulated by the Novita emulator at {settings.novita_api_base_url}.\n"
+                "Nothing is created or billed on Novita. Set NOVITA_API_KEY for real instances.",
                 border_style="yellow",
             )
         )

@@ -2,7 +2,8 @@
 
 - ``instances``: managed instances, including tombstones of deleted ones (``deleted_at``).
 - ``instance_events``: the append-only history of every status change; ``seq`` orders the
-  global stream (SSE), ``id`` is the public ``evt_...`` id.
+  global stream (SSE), ``id`` is the public ``evt_...`` id, ``payload`` the exact JSON text
+  sent to webhooks and streams (with the instance as it was at that moment).
 - ``webhook_deliveries`` / ``webhook_attempts``: the transactional outbox and its attempt log.
 - ``idempotency_keys``: stored first responses for ``Idempotency-Key`` replays.
 - ``leases``: named leases for periodic jobs (once per interval across replicas) and loop
@@ -143,13 +144,14 @@ class InstanceEvent(Base):
     type: Mapped[str] = mapped_column(String(48))
     status: Mapped[str] = mapped_column(String(24))
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    payload: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(index=True)
 
     __table_args__ = (Index("ix_instance_events_instance_seq", "instance_id", "seq"),)
 
 
 class WebhookDelivery(Base):
-    """One event to one receiver. ``body`` is fixed at enqueue time so retries are identical."""
+    """One event to one receiver; the body is the event's ``payload``, identical on retries."""
 
     __tablename__ = "webhook_deliveries"
 
@@ -159,7 +161,6 @@ class WebhookDelivery(Base):
     instance_id: Mapped[str] = mapped_column(String(40))
     target: Mapped[str] = mapped_column(String(16))
     url: Mapped[str] = mapped_column(Text)
-    body: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(16), default="pending")
     attempt_count: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column()

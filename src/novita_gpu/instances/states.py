@@ -107,10 +107,16 @@ STARTABLE: frozenset[Status] = frozenset({Status.STOPPED, Status.FAILED, Status.
 STOPPABLE: frozenset[Status] = frozenset(
     {Status.CREATING, Status.STARTING, Status.RUNNING, Status.HEALTH_CHECKING, Status.READY}
 )
-#: Upstream is (or will be) running the instance: it costs money.
-BILLABLE: frozenset[Status] = frozenset(
-    {Status.CREATING, Status.STARTING, Status.RUNNING, Status.HEALTH_CHECKING, Status.READY}
+#: Upstream runs the instance: runtime and cost accrue.
+ACCRUING: frozenset[Status] = frozenset(
+    {Status.RUNNING, Status.HEALTH_CHECKING, Status.READY, Status.STOPPING}
 )
+#: Will be billed soon or is billed now: counts against SPEND_LIMIT_USD_PER_HOUR.
+COMMITTED_SPEND: frozenset[Status] = ACCRUING | {
+    Status.CREATING,
+    Status.STARTING,
+    Status.MIGRATING,
+}
 
 
 def parse_upstream_status(raw: str | None) -> UpstreamStatus | None:

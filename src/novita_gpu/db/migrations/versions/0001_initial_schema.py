@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 03:18:34.763855
+Create Date: 2026-11-22 03:21:28.651086
 """
 
 from __future__ import annotations
@@ -158,6 +158,7 @@ def upgrade() -> None:
         sa.Column("type", sa.String(length=48), nullable=False),
         sa.Column("status", sa.String(length=24), nullable=False),
         sa.Column("data", sa.JSON(), nullable=False),
+        sa.Column("payload", sa.Text(), nullable=False),
         sa.Column("created_at", novita_gpu.db.types.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(["instance_id"], ["instances.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("seq"),
@@ -179,7 +180,6 @@ def upgrade() -> None:
         sa.Column("instance_id", sa.String(length=40), nullable=False),
         sa.Column("target", sa.String(length=16), nullable=False),
         sa.Column("url", sa.Text(), nullable=False),
-        sa.Column("body", sa.Text(), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("attempt_count", sa.Integer(), nullable=False),
         sa.Column(
