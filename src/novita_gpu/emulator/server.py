@@ -1,0 +1,149 @@
+"""Serve the emulator on a real loopback port with uvicorn, inside the current event loop.
+
+``async with EmulatorServer() as server:`` binds (port 0 = ephemeral), points
+``config.endpoint_base_url`` at itself so port endpoints answer over real HTTP, and stops on exit.
+The server installs no signal handlers, so it can live inside another server (``serve``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+from collections.abc import Callable, Iterator
+from types import TracebackType
+
+import uvicorn
+
+from novita_gpu.core.clock import Clock
+from novita_gpu.emulator.app import create_emulator_app
+from novita_gpu.emulator.config import EmulatorConfig
+from novita_gpu.emulator.gateway import ConnectionDropped
+from novita_gpu.emulator.world import World
+
+
+class _DroppedConnectionFilter(logging.Filter):
+    """Hide uvicorn's traceback for connections the emulator broke on purpose."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        return not isinstance(exc, ConnectionDropped)
+
+
+class _Server(uvicorn.Server):
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        """Leave signal handling to whoever owns the process."""
+        yield
+
+
+class EmulatorServer:
+    """The emulator on ``http://<host>:<port>``; see the module docstring."""
+
+    def __init__(
+        self,
+        config: EmulatorConfig | None = None,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        clock: Clock | None = None,
+    ) -> None:
+        self.config = config if config is not None else EmulatorConfig()
+        self.host = host
+        self.port = port
+        self.world = World(self.config, clock=clock)
+        self.app = create_emulator_app(world=self.world)
+        self._server: _Server | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def base_url(self) -> str:
+        """Root URL, e.g. ``http://127.0.0.1:40123``."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    @property
+    def api_url(self) -> str:
+        """What a client's ``NOVITA_API_BASE_URL`` should be (it appends ``/v1/...``)."""
+        return f"{self.base_url}/gpu-instance/openapi"
+
+    async def start(self) -> None:
+        """Bind and start serving. Raises ``OSError`` if the port cannot be bound."""
+        sock = _bind(self.host, self.port)
+        self.port = sock.getsockname()[1]
+        self.config.endpoint_base_url = self.base_url
+        logging.getLogger("uvicorn.error").addFilter(_DroppedConnectionFilter())
+        uv_config = uvicorn.Config(
+            self.app,
+            log_config=None,
+            access_log=False,
+            lifespan="off",
+            ws="none",
+            timeout_graceful_shutdown=1,
+        )
+        self._server = _Server(uv_config)
+        self._task = asyncio.create_task(self._server.serve(sockets=[sock]))
+        while not self._server.started:
+            if self._task.done():
+                await self._task  # re-raises the startup failure
+            await asyncio.sleep(0.01)
+
+    async def stop(self) -> None:
+        """Stop serving (idempotent)."""
+        if self._server is None or self._task is None:
+            return
+        self._server.should_exit = True
+        await self._task
+        self._server = self._task = None
+
+    async def serve_forever(self) -> None:
+        """Serve until the task is cancelled."""
+        if self._task is None:
+            await self.start()
+        assert self._task is not None
+        await asyncio.shield(self._task)
+
+    async def __aenter__(self) -> EmulatorServer:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+
+def run_emulator(
+    host: str = "127.0.0.1",
+    port: int = 9100,
+    config: EmulatorConfig | None = None,
+    *,
+    on_ready: Callable[[EmulatorServer], None] | None = None,
+) -> None:
+    """Serve until Ctrl-C (blocking; for the CLI). Prints nothing: ``on_ready`` is called
+    with the started server so the caller can print a banner."""
+
+    async def main() -> None:
+        async with EmulatorServer(config, host=host, port=port) as server:
+            if on_ready is not None:
+                on_ready(server)
+            await server.serve_forever()
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(main())
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    return sock
