@@ -130,6 +130,12 @@ class OperationInProgress(ServiceError):
     default_message = "Another operation on this instance is in progress"
 
 
+class InstanceAlreadyManaged(ServiceError):
+    status_code = 409
+    code = "INSTANCE_ALREADY_MANAGED"
+    default_message = "This Novita instance is already managed"
+
+
 class IdempotencyKeyReused(ServiceError):
     status_code = 409
     code = "IDEMPOTENCY_KEY_REUSED"

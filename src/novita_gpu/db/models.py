@@ -99,6 +99,9 @@ class Instance(Base):
     # Create bookkeeping: the row exists before upstream is called (invariant 4)
     create_attempts: Mapped[int] = mapped_column(Integer, default=0)
     create_sent_at: Mapped[datetime | None] = mapped_column()
+    # An action upstream refused for now (stop while booting, delete before the id is known);
+    # the reconciler completes it when the upstream state allows.
+    desired_status: Mapped[str | None] = mapped_column(String(24))
 
     # Timeline and accounting
     created_at: Mapped[datetime] = mapped_column()

@@ -2,15 +2,120 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+import base64
+import binascii
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypeVar
+
+from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from novita_gpu.db.models import Instance
+from novita_gpu.db.types import UTCDateTime
+from novita_gpu.instances.states import Status
+
+_T = TypeVar("_T", bound=tuple[Any, ...])
+
+
+@dataclass(frozen=True)
+class ListFilter:
+    """``GET /api/instances`` filters. ``name`` ending in ``*`` is a prefix match."""
+
+    statuses: tuple[str, ...] = ()
+    name: str | None = None
+    region: str | None = None
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """Position after the last item of a page (newest first: created_at desc, id desc)."""
+
+    created_at: datetime
+    id: str
+
+    def encode(self) -> str:
+        raw = f"{self.created_at.isoformat()}|{self.id}".encode()
+        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+    @classmethod
+    def decode(cls, token: str) -> Cursor | None:
+        """The cursor in ``token``, or None if it is not one of ours."""
+        try:
+            raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
+            stamp, instance_id = raw.split("|", 1)
+            parsed = UTCDateTime().process_result_value(stamp, None)  # type: ignore[arg-type]
+        except (ValueError, binascii.Error, UnicodeDecodeError):
+            return None
+        return cls(parsed, instance_id) if parsed else None
 
 
 class InstanceRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+
+    def add(self, instance: Instance) -> None:
+        self.session.add(instance)
+
+    async def get(self, instance_id: str) -> Instance | None:
+        return await self.session.get(Instance, instance_id)
+
+    async def get_by_reference(self, reference: str) -> Instance | None:
+        """By local id, or by the Novita id of a managed instance."""
+        if reference.startswith("inst_"):
+            return await self.get(reference)
+        query = select(Instance).where(Instance.novita_instance_id == reference)
+        return (await self.session.execute(query)).scalar_one_or_none()
+
+    async def get_live_by_name(self, name: str) -> Instance | None:
+        """The instance with ``name`` that is not deleted (names are unique among those)."""
+        query = select(Instance).where(Instance.name == name, Instance.deleted_at.is_(None))
+        return (await self.session.execute(query)).scalar_one_or_none()
+
+    async def novita_ids(self) -> set[str]:
+        """Novita ids of every managed instance, tombstones included."""
+        query = select(Instance.novita_instance_id).where(Instance.novita_instance_id.is_not(None))
+        return {row for row in (await self.session.execute(query)).scalars() if row}
+
+    async def page(self, filters: ListFilter, cursor: Cursor | None, limit: int) -> Sequence[Instance]:
+        """One page, newest first; ``limit`` items at most."""
+        query = self._filtered(select(Instance), filters)
+        if cursor is not None:
+            query = query.where(
+                or_(
+                    Instance.created_at < cursor.created_at,
+                    and_(Instance.created_at == cursor.created_at, Instance.id < cursor.id),
+                )
+            )
+        query = query.order_by(Instance.created_at.desc(), Instance.id.desc()).limit(limit)
+        return (await self.session.execute(query)).scalars().all()
+
+    async def count(self, filters: ListFilter) -> int:
+        query = self._filtered(select(func.count()).select_from(Instance), filters)
+        return (await self.session.execute(query)).scalar_one()
+
+    def _filtered(self, query: Select[_T], filters: ListFilter) -> Select[_T]:
+        if filters.statuses:
+            query = query.where(Instance.status.in_(filters.statuses))
+        if Status.DELETED.value not in filters.statuses:
+            query = query.where(Instance.deleted_at.is_(None))
+        if filters.name:
+            if filters.name.endswith("*"):
+                prefix = filters.name[:-1].replace("\\", "\\\\").replace("%", r"\%").replace("_", r"\_")
+                query = query.where(Instance.name.like(f"{prefix}%", escape="\\"))
+            else:
+                query = query.where(Instance.name == filters.name)
+        if filters.region:
+            query = query.where(Instance.region == filters.region)
+        return query
+
+    async def live_in_statuses(self, statuses: frozenset[Status]) -> Sequence[Instance]:
+        """Every non-deleted instance whose status is one of ``statuses``."""
+        query = select(Instance).where(
+            Instance.deleted_at.is_(None), Instance.status.in_([s.value for s in statuses])
+        )
+        return (await self.session.execute(query.order_by(Instance.created_at))).scalars().all()
 
     async def count_by_status(self) -> dict[str, int]:
         """Instance counts per status, tombstones excluded."""
@@ -21,3 +126,10 @@ class InstanceRepository:
         )
         rows = await self.session.execute(query)
         return {status: count for status, count in rows.tuples()}
+
+    async def committed_spend_units(self, statuses: frozenset[Status]) -> int:
+        """Sum of hourly prices (Novita units) of live instances in ``statuses``."""
+        query = select(func.coalesce(func.sum(Instance.price_units), 0)).where(
+            Instance.deleted_at.is_(None), Instance.status.in_([s.value for s in statuses])
+        )
+        return int((await self.session.execute(query)).scalar_one())

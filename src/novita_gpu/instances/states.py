@@ -133,3 +133,29 @@ def status_for_upstream(raw: str | None) -> Status | None:
     """The local status an upstream status implies, or None when it is unknown."""
     known = parse_upstream_status(raw)
     return _UPSTREAM_TO_LOCAL[known] if known else None
+
+
+_UP = frozenset({Status.RUNNING, Status.HEALTH_CHECKING, Status.READY})
+_BOOTING = frozenset({Status.CREATING, Status.STARTING, Status.RUNNING})
+# Our own verdicts and intents that an upstream status alone does not overrule.
+_STICKY = frozenset({Status.FAILED, Status.TERMINATED, Status.MIGRATING, Status.DELETED})
+
+
+def fold_upstream_status(current: Status, raw: str | None) -> Status:
+    """The local status after upstream reported ``raw`` while we had ``current``.
+
+    Readiness is ours: upstream ``running`` keeps ``health_checking``/``ready``. A stop or
+    delete we asked for stays in progress until upstream reaches its end state, and our own
+    verdicts (failed, terminated, migrating, deleted) are changed only by the code that owns
+    them.
+    """
+    implied = status_for_upstream(raw)
+    if implied is None or current in _STICKY:
+        return current
+    if implied == Status.RUNNING and current in _UP:
+        return current
+    if current == Status.STOPPING and implied in _BOOTING:
+        return current
+    if current == Status.DELETING and implied != Status.DELETED:
+        return current
+    return implied

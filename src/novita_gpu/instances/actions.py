@@ -1,0 +1,233 @@
+"""Start, stop and delete: decide, call upstream outside any transaction, then record.
+
+Each action reads the row, applies the rule of :mod:`novita_gpu.instances.rules` (202 with no
+upstream call when the end state already holds; 409 when the transition is not allowed), calls
+upstream, and records the outcome in a short write transaction. A failed start never deletes
+anything; an upstream refusal caused by our stale view is resolved by asking upstream.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from novita_gpu.core.context import AppContext
+from novita_gpu.core.errors import (
+    InstanceNotFound,
+    InstanceNotStartable,
+    InstanceNotStoppable,
+    ServiceError,
+)
+from novita_gpu.core.upstream_errors import upstream_error_to_service_error
+from novita_gpu.db.models import Instance
+from novita_gpu.events.types import EventType
+from novita_gpu.instances.rules import Decision, decide_delete, decide_start, decide_stop
+from novita_gpu.instances.snapshot import apply_snapshot
+from novita_gpu.instances.states import Status, fold_upstream_status
+from novita_gpu.instances.transitions import change_status
+from novita_gpu.instances.upstream_lookup import locate_created
+from novita_gpu.instances.uow import UnitOfWork, write_unit
+from novita_gpu.upstream import (
+    ActionResult,
+    UpstreamError,
+    UpstreamInvalidState,
+    UpstreamNotFound,
+)
+
+
+@dataclass(frozen=True)
+class ActionOutcome:
+    instance: Instance
+    message: str
+
+
+async def _load(ctx: AppContext, instance_id: str) -> Instance:
+    async with write_unit(ctx) as uow:
+        instance = await uow.instances.get(instance_id)
+    if instance is None:
+        raise InstanceNotFound(details={"instanceId": instance_id})
+    return instance
+
+
+async def _record(
+    ctx: AppContext, instance_id: str, apply: Callable[[UnitOfWork, Instance], Awaitable[None]]
+) -> Instance:
+    async with write_unit(ctx) as uow:
+        instance = await uow.instances.get(instance_id)
+        if instance is None:
+            raise InstanceNotFound(details={"instanceId": instance_id})
+        await apply(uow, instance)
+        instance.next_sync_at = ctx.clock.now()
+    return instance
+
+
+class InstanceActions:
+    """The lifecycle commands of one app (SPEC 2.2, 2.3)."""
+
+    def __init__(self, ctx: AppContext) -> None:
+        self.ctx = ctx
+
+    # start
+
+    async def start(self, instance_id: str) -> ActionOutcome:
+        instance = await _load(self.ctx, instance_id)
+        if decide_start(instance) is Decision.NOOP:
+            return ActionOutcome(instance, f"Instance is already {instance.status}")
+        assert instance.novita_instance_id is not None
+        try:
+            result = await self.ctx.upstream.start_instance(instance.novita_instance_id)
+        except UpstreamInvalidState:
+            return await self._start_refused(instance)
+        except UpstreamNotFound:
+            raise InstanceNotStartable(
+                "Instance no longer exists on Novita", details={"instanceId": instance.id}
+            ) from None
+        except UpstreamError as exc:
+            raise upstream_error_to_service_error(exc) from exc
+        return ActionOutcome(await self._starting(instance.id, result), "Instance is starting")
+
+    async def _starting(self, instance_id: str, result: ActionResult) -> Instance:
+        async def apply(uow: UnitOfWork, instance: Instance) -> None:
+            instance.upstream_status = result.state or "toStart"
+            instance.desired_status = None
+            instance.health_check = {}
+            instance.last_error = None
+            await change_status(uow.recorder, instance, Status.STARTING)
+
+        return await _record(self.ctx, instance_id, apply)
+
+    async def _start_refused(self, instance: Instance) -> ActionOutcome:
+        """Upstream says the instance is not stopped: learn its real state and answer by it."""
+        refreshed = await self._refresh(instance)
+        status = Status(refreshed.status)
+        if status in {Status.STARTING, Status.RUNNING, Status.HEALTH_CHECKING, Status.READY}:
+            return ActionOutcome(refreshed, f"Instance is already {status.value}")
+        raise InstanceNotStartable(
+            f"Novita refused to start the instance (upstream status {refreshed.upstream_status})",
+            details={"instanceId": instance.id, "upstreamStatus": refreshed.upstream_status},
+        )
+
+    # stop
+
+    async def stop(self, instance_id: str, event_type: EventType | None = None) -> ActionOutcome:
+        """Stop; ``event_type`` replaces ``instance.stopping`` (e.g. ``instance.auto_stopped``)."""
+        instance = await _load(self.ctx, instance_id)
+        if decide_stop(instance) is Decision.NOOP:
+            return ActionOutcome(instance, f"Instance is already {instance.status}")
+        if instance.novita_instance_id is None:
+            return ActionOutcome(await self._stop_later(instance.id, event_type), "Stop queued")
+        try:
+            result = await self.ctx.upstream.stop_instance(instance.novita_instance_id)
+        except UpstreamInvalidState:
+            return await self._stop_refused(instance, event_type)
+        except UpstreamNotFound:
+            await self._vanished(instance.id)
+            raise InstanceNotStoppable(
+                "Instance no longer exists on Novita", details={"instanceId": instance.id}
+            ) from None
+        except UpstreamError as exc:
+            raise upstream_error_to_service_error(exc) from exc
+        stopped = await self._stopping(instance.id, result.state or "toStop", event_type)
+        return ActionOutcome(stopped, "Instance is stopping")
+
+    async def _stopping(
+        self, instance_id: str, upstream_state: str | None, event_type: EventType | None
+    ) -> Instance:
+        async def apply(uow: UnitOfWork, instance: Instance) -> None:
+            if upstream_state:
+                instance.upstream_status = upstream_state
+            instance.desired_status = None
+            await change_status(uow.recorder, instance, Status.STOPPING, event_type=event_type)
+
+        return await _record(self.ctx, instance_id, apply)
+
+    async def _stop_later(self, instance_id: str, event_type: EventType | None) -> Instance:
+        """Upstream cannot stop it yet (still booting): remember, the reconciler finishes."""
+
+        async def apply(uow: UnitOfWork, instance: Instance) -> None:
+            instance.desired_status = Status.STOPPED.value
+            await change_status(uow.recorder, instance, Status.STOPPING, event_type=event_type)
+
+        return await _record(self.ctx, instance_id, apply)
+
+    async def _stop_refused(self, instance: Instance, event_type: EventType | None) -> ActionOutcome:
+        refreshed = await self._refresh(instance)
+        if Status(refreshed.status) in {Status.STOPPED, Status.STOPPING}:
+            return ActionOutcome(refreshed, f"Instance is already {refreshed.status}")
+        return ActionOutcome(await self._stop_later(instance.id, event_type), "Stop queued")
+
+    # delete
+
+    async def delete(self, instance_id: str, event_type: EventType | None = None) -> ActionOutcome:
+        instance = await _load(self.ctx, instance_id)
+        if decide_delete(instance) is Decision.NOOP:
+            return ActionOutcome(instance, f"Instance is already {instance.status}")
+        novita_id = instance.novita_instance_id or await self._find_unconfirmed(instance)
+        if novita_id is None:
+            return ActionOutcome(await self._deleted(instance.id, event_type), "Instance deleted")
+        try:
+            result = await self.ctx.upstream.delete_instance(novita_id)
+        except UpstreamNotFound:
+            return ActionOutcome(await self._deleted(instance.id, event_type), "Instance deleted")
+        except UpstreamError as exc:
+            raise upstream_error_to_service_error(exc) from exc
+        deleting = await self._deleting(instance.id, novita_id, result.state, event_type)
+        return ActionOutcome(deleting, "Instance is being deleted")
+
+    async def _find_unconfirmed(self, instance: Instance) -> str | None:
+        if instance.create_sent_at is None:
+            return None
+        try:
+            found = await locate_created(self.ctx.upstream, instance)
+        except UpstreamError as exc:
+            raise upstream_error_to_service_error(exc) from exc
+        return found.id if found else None
+
+    async def _deleting(
+        self, instance_id: str, novita_id: str, state: str | None, event_type: EventType | None
+    ) -> Instance:
+        async def apply(uow: UnitOfWork, instance: Instance) -> None:
+            instance.novita_instance_id = novita_id
+            instance.upstream_status = state or "toRemove"
+            instance.desired_status = Status.DELETED.value
+            await change_status(uow.recorder, instance, Status.DELETING, event_type=event_type)
+
+        return await _record(self.ctx, instance_id, apply)
+
+    async def _deleted(self, instance_id: str, event_type: EventType | None) -> Instance:
+        async def apply(uow: UnitOfWork, instance: Instance) -> None:
+            # A create whose answer was lost may still surface; the reconciler deletes it then.
+            instance.desired_status = Status.DELETED.value
+            await change_status(uow.recorder, instance, Status.DELETED, event_type=event_type)
+
+        return await _record(self.ctx, instance_id, apply)
+
+    async def _vanished(self, instance_id: str) -> None:
+        async def apply(uow: UnitOfWork, instance: Instance) -> None:
+            await change_status(
+                uow.recorder, instance, Status.TERMINATED, error="Instance vanished on Novita"
+            )
+
+        await _record(self.ctx, instance_id, apply)
+
+    # shared
+
+    async def _refresh(self, instance: Instance) -> Instance:
+        """Fetch upstream's view and fold its status in (used when upstream refused)."""
+        assert instance.novita_instance_id is not None
+        try:
+            snapshot = await self.ctx.upstream.get_instance(instance.novita_instance_id)
+        except UpstreamError as exc:
+            raise upstream_error_to_service_error(exc) from exc
+
+        async def apply(uow: UnitOfWork, row: Instance) -> None:
+            apply_snapshot(row, snapshot, detailed=True)
+            await change_status(
+                uow.recorder, row, fold_upstream_status(Status(row.status), snapshot.status)
+            )
+
+        return await _record(self.ctx, instance.id, apply)
+
+
+def not_found(reference: str) -> ServiceError:
+    return InstanceNotFound(f"No instance {reference!r}", details={"instanceId": reference})

@@ -1,0 +1,139 @@
+"""Sending a create upstream for a local row, with region fallback.
+
+Shared by the create endpoint, interrupted-create recovery and spot recreation. The row holds
+everything the upstream body needs (image, ports, envs, command); registry credentials are
+resolved from the row's registry-auth id at send time and never stored.
+
+Before each attempt the row is committed with ``create_sent_at`` set (ARCHITECTURE invariant 4),
+so a crash after sending is found again by name rather than created twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import SecretStr
+
+from novita_gpu.catalog.service import Offer
+from novita_gpu.core.context import AppContext
+from novita_gpu.db.models import Instance
+from novita_gpu.instances.upstream_lookup import MARKER_ENV, locate_created
+from novita_gpu.instances.uow import write_unit
+from novita_gpu.upstream import (
+    CreateInstanceRequest,
+    CreateOutcomeUnknown,
+    EnvVar,
+    PortSpec,
+    UpstreamError,
+    UpstreamInsufficientResource,
+)
+
+
+@dataclass
+class Placement:
+    """How a placement ended.
+
+    ``novita_id`` is set when upstream confirmed (or we found) the instance; ``unknown`` when
+    the outcome could not be learned yet (the reconciler will find it by name); otherwise
+    ``error`` is the final upstream error and ``skipped`` lists regions without capacity.
+    """
+
+    novita_id: str | None = None
+    offer: Offer | None = None
+    unknown: bool = False
+    error: UpstreamError | None = None
+    skipped: list[dict[str, str]] = field(default_factory=list)
+
+
+def upstream_envs(instance: Instance) -> tuple[EnvVar, ...]:
+    """The row's envs plus the marker that lets us recognise the instance by name later."""
+    envs = [EnvVar(key=e["key"], value=e["value"]) for e in instance.envs or []]
+    envs.append(EnvVar(key=MARKER_ENV, value=instance.id))
+    return tuple(envs)
+
+
+def offer_fields(offer: Offer, gpu_num: int) -> dict[str, Any]:
+    """Row fields that describe the chosen offer (prices are per hour for all GPUs)."""
+
+    def total(units: int | None) -> int | None:
+        return None if units is None else units * gpu_num
+
+    return {
+        "product_id": offer.product_id,
+        "product_name": offer.product_name,
+        "region": offer.region,
+        "cluster_id": offer.cluster_id,
+        "price_units": total(offer.price_units),
+        "spot_price_units": total(offer.spot_price_units),
+        "on_demand_price_units": total(offer.on_demand_price_units),
+    }
+
+
+async def _request(ctx: AppContext, instance: Instance) -> CreateInstanceRequest:
+    credentials = None
+    if instance.image_auth_id:
+        credentials = SecretStr(await ctx.catalog.registry_credentials(instance.image_auth_id))
+    return CreateInstanceRequest(
+        name=instance.name,
+        product_id=instance.product_id or "",
+        gpu_num=instance.gpu_num,
+        rootfs_size=instance.rootfs_size,
+        image_url=instance.image_url or "",
+        image_auth=credentials,
+        ports=tuple(PortSpec(port=p["port"], type=p["type"]) for p in instance.ports or []),
+        envs=upstream_envs(instance),
+        command=instance.command or None,
+        cluster_id=instance.cluster_id,
+        billing_mode="spot" if instance.billing_mode == "spot" else "onDemand",
+    )
+
+
+async def _mark_sending(ctx: AppContext, instance_id: str, offer: Offer) -> Instance:
+    """Commit the offer and ``create_sent_at`` before the request leaves."""
+    async with write_unit(ctx) as uow:
+        instance = await uow.instances.get(instance_id)
+        assert instance is not None
+        for name, value in offer_fields(offer, instance.gpu_num).items():
+            setattr(instance, name, value)
+        instance.create_sent_at = instance.create_sent_at or ctx.clock.now()
+        instance.create_attempts += 1
+        instance.updated_at = ctx.clock.now()
+    return instance
+
+
+async def _lost_answer(ctx: AppContext, instance: Instance) -> Placement:
+    try:
+        found = await locate_created(ctx.upstream, instance)
+    except UpstreamError:
+        found = None
+    if found is None:
+        return Placement(unknown=True)
+    return Placement(novita_id=found.id)
+
+
+async def place(ctx: AppContext, instance_id: str, offers: Sequence[Offer]) -> Placement:
+    """Try ``offers`` in order until upstream creates the instance.
+
+    Only "no capacity" moves on to the next offer; any other definite refusal ends the
+    placement, and an ambiguous failure is resolved by name (never re-sent here).
+    """
+    result = Placement()
+    for offer in offers:
+        instance = await _mark_sending(ctx, instance_id, offer)
+        try:
+            novita_id = await ctx.upstream.create_instance(await _request(ctx, instance))
+        except UpstreamInsufficientResource as exc:
+            result.skipped.append({"region": offer.region, "reason": f"no capacity: {exc}"})
+            result.error = exc
+            continue
+        except CreateOutcomeUnknown:
+            lost = await _lost_answer(ctx, instance)
+            lost.offer, lost.skipped = offer, result.skipped
+            return lost
+        except UpstreamError as exc:
+            result.error = exc
+            return result
+        return Placement(novita_id=novita_id, offer=offer, skipped=result.skipped)
+    return result

@@ -1,0 +1,200 @@
+"""HTTP routes of the instance API (SPEC 2.2). Handlers are thin: parse, call, render."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Body, Header, Query
+from starlette.responses import JSONResponse
+
+from novita_gpu.core.deps import ContextDep
+from novita_gpu.core.errors import ValidationFailed
+from novita_gpu.instances.actions import ActionOutcome
+from novita_gpu.instances.creation import CreateFlow
+from novita_gpu.instances.idempotency import check_key
+from novita_gpu.instances.repository import ListFilter
+from novita_gpu.instances.schemas import (
+    ActionOut,
+    AdoptIn,
+    CreateInstanceIn,
+    CreateInstanceOut,
+    EventListOut,
+    InstanceListOut,
+    InstanceNameIn,
+    InstanceOut,
+    LastUsedByNameIn,
+    LastUsedIn,
+    StopAllIn,
+)
+from novita_gpu.instances.service import InstanceService
+from novita_gpu.instances.states import Status
+from novita_gpu.instances.views import instance_view, iso
+from novita_gpu.instances.waiting import wait_for_status
+
+router = APIRouter(prefix="/api/instances", tags=["instances"])
+
+MAX_PAGE = 500
+WaitTarget = Literal["running", "ready", "stopped", "deleted"]
+
+
+def _action(outcome: ActionOutcome, now: Any) -> JSONResponse:
+    body = {
+        "instanceId": outcome.instance.id,
+        "status": outcome.instance.status,
+        "message": outcome.message,
+        "instance": instance_view(outcome.instance, now),
+    }
+    return JSONResponse(body, status_code=202)
+
+
+def _statuses(raw: str | None) -> tuple[str, ...]:
+    if not raw:
+        return ()
+    values = tuple(part.strip() for part in raw.split(",") if part.strip())
+    known = {status.value for status in Status}
+    unknown = [value for value in values if value not in known]
+    if unknown:
+        raise ValidationFailed.for_field("status", f"unknown status {', '.join(unknown)}")
+    return values
+
+
+@router.post("", status_code=201, response_model=None, responses={201: {"model": CreateInstanceOut}})
+async def create_instance(
+    ctx: ContextDep,
+    body: CreateInstanceIn,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+) -> JSONResponse:
+    """Create an instance from a product name and a template; follow it until ready."""
+    key = check_key(idempotency_key) if idempotency_key is not None else None
+    result = await CreateFlow(ctx).run(body, key)
+    return JSONResponse(result.body, status_code=result.status_code)
+
+
+@router.get("", response_model=None, responses={200: {"model": InstanceListOut}})
+async def list_instances(
+    ctx: ContextDep,
+    status: str | None = None,
+    name: Annotated[str | None, Query(max_length=101)] = None,
+    region: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
+    cursor: Annotated[str | None, Query(max_length=512)] = None,
+) -> JSONResponse:
+    """Managed instances, newest first; reads local state only."""
+    filters = ListFilter(statuses=_statuses(status), name=name, region=region)
+    items, total, next_cursor = await InstanceService(ctx).list(filters, cursor, limit)
+    now = ctx.clock.now()
+    return JSONResponse(
+        {"instances": [instance_view(i, now) for i in items], "total": total, "nextCursor": next_cursor}
+    )
+
+
+@router.get("/comprehensive", response_model=None)
+async def comprehensive(ctx: ContextDep) -> JSONResponse:
+    """Managed instances plus upstream-only ones, with ``source``. Changes nothing."""
+    merged = await InstanceService(ctx).comprehensive()
+    managed = sum(1 for item in merged if item["source"] != "upstream")
+    return JSONResponse(
+        {"instances": merged, "total": len(merged), "managed": managed, "upstreamOnly": len(merged) - managed}
+    )
+
+
+@router.post("/start", status_code=202, response_model=None, responses={202: {"model": ActionOut}})
+async def start_by_name(ctx: ContextDep, body: InstanceNameIn) -> JSONResponse:
+    return _action(await InstanceService(ctx).start(body.instance_name, by_name=True), ctx.clock.now())
+
+
+@router.post("/stop", status_code=202, response_model=None, responses={202: {"model": ActionOut}})
+async def stop_by_name(ctx: ContextDep, body: InstanceNameIn) -> JSONResponse:
+    return _action(await InstanceService(ctx).stop(body.instance_name, by_name=True), ctx.clock.now())
+
+
+@router.post("/delete", status_code=202, response_model=None, responses={202: {"model": ActionOut}})
+async def delete_by_name(ctx: ContextDep, body: InstanceNameIn) -> JSONResponse:
+    return _action(await InstanceService(ctx).delete(body.instance_name, by_name=True), ctx.clock.now())
+
+
+@router.put("/last-used", response_model=None)
+async def touch_by_name(ctx: ContextDep, body: LastUsedByNameIn) -> JSONResponse:
+    instance = await InstanceService(ctx).touch(body.instance_name, body.last_used_at, by_name=True)
+    return _touched(instance, ctx.clock.now())
+
+
+def _touched(instance: Any, now: Any) -> JSONResponse:
+    return JSONResponse(
+        {
+            "instanceId": instance.id,
+            "lastUsedAt": iso(instance.last_used_at),
+            "message": "Last used time updated",
+            "instance": instance_view(instance, now),
+        }
+    )
+
+
+@router.post("/adopt", status_code=201, response_model=None, responses={201: {"model": InstanceOut}})
+async def adopt(ctx: ContextDep, body: AdoptIn) -> JSONResponse:
+    """Manage an instance that exists on Novita but was not created here."""
+    instance = await InstanceService(ctx).adopt(body)
+    return JSONResponse(instance_view(instance, ctx.clock.now()), status_code=201)
+
+
+@router.post("/stop-all", status_code=202, response_model=None)
+async def stop_all(ctx: ContextDep, body: Annotated[StopAllIn | None, Body()] = None) -> JSONResponse:
+    """Stop every managed instance that is alive."""
+    dry_run = body.dry_run if body else False
+    results = await InstanceService(ctx).stop_all(dry_run)
+    failed = sum(1 for result in results if "error" in result)
+    summary = {"dryRun": dry_run, "total": len(results), "stopped": len(results) - failed, "failed": failed}
+    return JSONResponse({**summary, "results": results}, status_code=202)
+
+
+@router.get("/{instance_id}", response_model=None, responses={200: {"model": InstanceOut}})
+async def get_instance(
+    ctx: ContextDep,
+    instance_id: str,
+    include_secrets: Annotated[bool, Query(alias="includeSecrets")] = False,
+    wait_for: Annotated[WaitTarget | None, Query(alias="waitFor")] = None,
+    timeout: Annotated[float, Query(ge=0, le=600)] = 60,
+) -> JSONResponse:
+    """One instance by local or Novita id; ``waitFor`` long-polls until that status."""
+    service = InstanceService(ctx)
+    instance = await service.get(instance_id)
+    headers: dict[str, str] = {}
+    if wait_for is not None:
+        instance, outcome = await wait_for_status(ctx, instance, Status(wait_for), timeout)
+        headers["X-Wait-Result"] = outcome
+    password = await service.ssh_password(instance) if include_secrets else None
+    view = instance_view(instance, ctx.clock.now(), ssh_password=password)
+    if wait_for is not None:
+        view["waitResult"] = headers["X-Wait-Result"]
+    return JSONResponse(view, headers=headers)
+
+
+@router.post("/{instance_id}/start", status_code=202, response_model=None, responses={202: {"model": ActionOut}})
+async def start(ctx: ContextDep, instance_id: str) -> JSONResponse:
+    """Start a stopped (or failed) instance and follow it until ready."""
+    return _action(await InstanceService(ctx).start(instance_id), ctx.clock.now())
+
+
+@router.post("/{instance_id}/stop", status_code=202, response_model=None, responses={202: {"model": ActionOut}})
+async def stop(ctx: ContextDep, instance_id: str) -> JSONResponse:
+    return _action(await InstanceService(ctx).stop(instance_id), ctx.clock.now())
+
+
+@router.delete("/{instance_id}", status_code=202, response_model=None, responses={202: {"model": ActionOut}})
+async def delete(ctx: ContextDep, instance_id: str) -> JSONResponse:
+    """Delete upstream and keep a tombstone for DELETED_RETENTION_DAYS."""
+    return _action(await InstanceService(ctx).delete(instance_id), ctx.clock.now())
+
+
+@router.put("/{instance_id}/last-used", response_model=None)
+async def touch(ctx: ContextDep, instance_id: str, body: Annotated[LastUsedIn | None, Body()] = None) -> JSONResponse:
+    """Heartbeat for auto-stop; ``lastUsedAt`` defaults to now."""
+    instance = await InstanceService(ctx).touch(instance_id, body.last_used_at if body else None)
+    return _touched(instance, ctx.clock.now())
+
+
+@router.get("/{instance_id}/events", response_model=None, responses={200: {"model": EventListOut}})
+async def events(ctx: ContextDep, instance_id: str) -> JSONResponse:
+    """The instance's event history, oldest first."""
+    items = await InstanceService(ctx).events(instance_id)
+    return JSONResponse({"events": items, "total": len(items)})

@@ -1,0 +1,114 @@
+"""Shared fixtures: a real database per test, a manual clock, the emulator as the upstream,
+and the app running in-process against both."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from novita_gpu.app import AppOptions, create_app
+from novita_gpu.core.clock import ManualClock
+from novita_gpu.core.config import Settings
+from novita_gpu.core.context import AppContext
+from novita_gpu.emulator import EmulatorConfig, World, create_emulator_app, emulator_transport
+from novita_gpu.upstream import UpstreamPolicy
+from tests.support.asgi import running_app
+from tests.support.databases import (
+    postgres_worker_url,
+    sqlite_copy,
+    sqlite_template,
+    truncate_all,
+    using_postgres,
+)
+
+EMULATOR_API_URL = "http://emulator.test/gpu-instance/openapi"
+TEST_POLICY = UpstreamPolicy(
+    timeout_seconds=5.0, max_attempts=3, retry_sleep=False, rate_per_second=10_000, burst=10_000,
+    breaker_failure_threshold=5, breaker_reset_seconds=30,
+)
+
+
+def make_settings(database_url: str, **overrides: Any) -> Settings:
+    """Settings for tests: no .env file, emulator mode, the given database."""
+    values: dict[str, Any] = {
+        "database_url": database_url,
+        "novita_api_key": None,
+        "novita_api_base_url": EMULATOR_API_URL,
+        "webhook_url": None,
+        "webhook_secret": None,
+        "api_tokens": [],
+        **overrides,
+    }
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+@pytest.fixture(scope="session")
+def database_source(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> str | Path:
+    if using_postgres():
+        return postgres_worker_url(worker_id)
+    return sqlite_template(tmp_path_factory.mktemp("db-template"))
+
+
+@pytest.fixture
+async def database_url(database_source: str | Path, tmp_path: Path) -> str:
+    if isinstance(database_source, str):
+        await truncate_all(database_source)
+        return database_source
+    return sqlite_copy(database_source, tmp_path)
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock()
+
+
+@pytest.fixture
+def emulator(clock: ManualClock) -> FastAPI:
+    return create_emulator_app(EmulatorConfig.preset("fast"), clock=clock)
+
+
+@pytest.fixture
+def world(emulator: FastAPI) -> World:
+    found: World = emulator.state.world
+    return found
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return make_settings(database_url)
+
+
+@dataclass
+class Api:
+    """The app under test: an HTTP client for it, its context, and the emulator's world."""
+
+    client: httpx.AsyncClient
+    ctx: AppContext
+    world: World
+    clock: ManualClock
+
+
+def app_options(clock: ManualClock, emulator: FastAPI, **overrides: Any) -> AppOptions:
+    return AppOptions(
+        clock=clock,
+        upstream_transport=emulator_transport(emulator),
+        upstream_policy=TEST_POLICY,
+        migrate=False,
+        background=False,
+        **overrides,
+    )
+
+
+@pytest.fixture
+async def api(
+    settings: Settings, clock: ManualClock, emulator: FastAPI, world: World
+) -> AsyncIterator[Api]:
+    app = create_app(settings, app_options(clock, emulator))
+    async with running_app(app) as (client, state):
+        yield Api(client=client, ctx=state["ctx"], world=world, clock=clock)
