@@ -10,7 +10,7 @@ whether it is retried; the rules are in :mod:`novita_gpu.upstream.retry` and the
 from __future__ import annotations
 
 import random
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from datetime import UTC, datetime
 
 import httpx
@@ -213,7 +213,7 @@ class NovitaClient:
         product_name: str | None = None,
         status: str | None = None,
         max_pages: int = DEFAULT_MAX_PAGES,
-    ) -> AsyncIterator[UpstreamInstance]:
+    ) -> AsyncGenerator[UpstreamInstance, None]:
         """Every matching instance, page by page, each id once.
 
         Stops after a short page, once ``total`` instances were seen, or when a page brings
