@@ -59,8 +59,10 @@ class TestProducts:
         assert product["spotPrice"] == "18000"
         assert product["availableDeploy"] is True
         assert product["billingMethods"] == ["onDemand", "monthly", "spot"]
-        assert product["cpuPerGpu"] == 16 and product["memoryPerGpu"] == 62
-        assert product["minRootFS"] == 10 and product["maxRootFS"] == 1000
+        assert product["cpuPerGpu"] == 16
+        assert product["memoryPerGpu"] == 62
+        assert product["minRootFS"] == 10
+        assert product["maxRootFS"] == 1000
         assert {"diskPerGpu", "minLocalStorage", "maxLocalStorage", "monthlyPrice"} <= set(product)
         assert all(set(tier) == {"price", "month"} for tier in product["monthlyPrice"])
         assert product["inventoryState"] in ("none", "low", "normal", "high")
@@ -152,7 +154,8 @@ class TestTemplates:
             await client.get("/templates", params={**params, "pageSize": "4", "pageNum": "2"})
         ).json()
         assert first["total"] == second["total"] == 6
-        assert len(first["template"]) == 4 and len(second["template"]) == 2
+        assert len(first["template"]) == 4
+        assert len(second["template"]) == 2
 
     async def test_get_template_shape(self, client: httpx.AsyncClient) -> None:
         response = await client.get("/template", params={"templateId": "pytorch-jupyter"})
@@ -163,7 +166,8 @@ class TestTemplates:
             {"type": "tcp", "ports": [22]},
         ]
         assert template["tools"][0]["port"] == 8888
-        assert isinstance(template["createdAt"], str) and template["createdAt"].isdigit()
+        assert isinstance(template["createdAt"], str)
+        assert template["createdAt"].isdigit()
         assert isinstance(template["rootfsSize"], int)
 
     async def test_private_template_references_a_registry_auth(

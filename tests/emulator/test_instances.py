@@ -102,7 +102,8 @@ class TestValidation:
         assert response.status_code == 400
         error = response.json()
         assert error["reason"] == "VALIDATOR_PARAM"
-        assert set(error) == {"code", "reason", "message", "metadata"} and error["code"] == 400
+        assert set(error) == {"code", "reason", "message", "metadata"}
+        assert error["code"] == 400
 
     @pytest.mark.parametrize(
         "overrides",
@@ -143,22 +144,33 @@ class TestInstanceShape:
             client, clock, billingMode="spot", envs=[{"key": "A", "value": "1"}]
         )
         body = await get(client, instance_id)
-        assert body["cpuNum"] == "18" and body["memory"] == "60" and body["gpuNum"] == "1"
-        assert body["clusterId"] == "as-sgp-2" and body["clusterName"] == "AS-SGP-02"
-        assert body["productId"] == "4090.18c60g" and body["productName"] == "RTX 4090 24GB"
-        assert body["rootfsSize"] == 60 and body["billingMode"] == "spot"
-        assert body["spotStatus"] == "running" and body["spotReclaimTime"] == "0"
-        assert body["endTime"] == "-1" and body["instancePrice"] == "19000"
+        assert body["cpuNum"] == "18"
+        assert body["memory"] == "60"
+        assert body["gpuNum"] == "1"
+        assert body["clusterId"] == "as-sgp-2"
+        assert body["clusterName"] == "AS-SGP-02"
+        assert body["productId"] == "4090.18c60g"
+        assert body["productName"] == "RTX 4090 24GB"
+        assert body["rootfsSize"] == 60
+        assert body["billingMode"] == "spot"
+        assert body["spotStatus"] == "running"
+        assert body["spotReclaimTime"] == "0"
+        assert body["endTime"] == "-1"
+        assert body["instancePrice"] == "19000"
         assert body["envs"] == [{"key": "A", "value": "1"}]
         for key in ("createdAt", "lastStartedAt"):
-            assert body[key].isdigit() and body[key] != "0"
+            assert body[key].isdigit()
+            assert body[key] != "0"
         assert body["lastStoppedAt"] == "0"
         assert "statusError" not in body
         ssh = body["connectComponentSSH"]
         match = SSH.match(ssh["sshCommand"])
-        assert match and match.group(1) == "as-sgp-2"
-        assert ssh["password"] and ssh["isRunning"] is True
-        assert body["sshCommand"] == ssh["sshCommand"] and body["sshPassword"] == ssh["password"]
+        assert match
+        assert match.group(1) == "as-sgp-2"
+        assert ssh["password"]
+        assert ssh["isRunning"] is True
+        assert body["sshCommand"] == ssh["sshCommand"]
+        assert body["sshPassword"] == ssh["password"]
         assert body["connectComponentJupyter"]["address"].endswith("/8888")
         assert set(body["connectComponentWebTerminal"]) == {
             "address",
@@ -169,18 +181,17 @@ class TestInstanceShape:
         assert set(body["connectComponentLog"]) >= {"systemLogAddress", "instanceLogAddress"}
         assert body["node"] == [{"maxRootfsSize": 1000}]
         http, tcp = body["portMappings"]
-        assert (
-            http["port"] == 8888 and http["type"] == "http" and http["endpoint"].startswith("http")
-        )
-        assert (
-            tcp["port"] == 22
-            and tcp["type"] == "tcp"
-            and re.fullmatch(r"[\w.-]+:\d+", tcp["endpoint"])
-        )
+        assert http["port"] == 8888
+        assert http["type"] == "http"
+        assert http["endpoint"].startswith("http")
+        assert tcp["port"] == 22
+        assert tcp["type"] == "tcp"
+        assert re.fullmatch(r"[\w.-]+:\d+", tcp["endpoint"])
 
     async def test_on_demand_spot_fields(self, client: httpx.AsyncClient) -> None:
         body = await get(client, await create(client))
-        assert body["spotStatus"] == "" and body["endTime"] == "-1"
+        assert body["spotStatus"] == ""
+        assert body["endTime"] == "-1"
         assert body["connectComponentSSH"] == {"sshCommand": "", "password": "", "isRunning": False}
 
     async def test_monthly_end_time(self, client: httpx.AsyncClient, clock: ManualClock) -> None:
@@ -205,14 +216,16 @@ class TestInstanceShape:
             transport=transport, base_url="http://e/v1", headers=AUTH
         ) as c:
             response = await c.get("/gpu/instance", params={"instanceId": "x"})
-            assert response.status_code == 404 and response.json()["code"] == 404
+            assert response.status_code == 404
+            assert response.json()["code"] == 404
 
 
 class TestList:
     async def test_paging_and_total(self, client: httpx.AsyncClient) -> None:
         ids = [await create(client, name=f"n{i}") for i in range(12)]
         default = (await client.get("/gpu/instances")).json()
-        assert default["total"] == 12 and len(default["instances"]) == 10
+        assert default["total"] == 12
+        assert len(default["instances"]) == 10
         page0 = (await client.get("/gpu/instances", params={"pageNum": 0, "pageSize": 5})).json()
         page1 = (await client.get("/gpu/instances", params={"pageNum": 1, "pageSize": 5})).json()
         page3 = (await client.get("/gpu/instances", params={"pageNum": 3, "pageSize": 5})).json()
@@ -238,7 +251,8 @@ class TestList:
     async def test_item_shape(self, client: httpx.AsyncClient) -> None:
         await create(client)
         [item] = (await client.get("/gpu/instances")).json()["instances"]
-        assert isinstance(item["gpuNum"], str) and isinstance(item["rootfsSize"], int)
+        assert isinstance(item["gpuNum"], str)
+        assert isinstance(item["rootfsSize"], int)
         assert {
             "id",
             "name",
@@ -282,7 +296,8 @@ class TestLifecycleTiming:
         assert await status_of(client, instance_id) == "stopping"
         clock.advance(0.5)
         stopped = await get(client, instance_id)
-        assert stopped["status"] == "exited" and stopped["lastStoppedAt"] != "0"
+        assert stopped["status"] == "exited"
+        assert stopped["lastStoppedAt"] != "0"
         start = await client.post("/gpu/instance/start", json={"instanceId": instance_id})
         assert start.json() == {"instanceId": instance_id, "state": "toStart"}
         clock.advance(0.2)
@@ -384,7 +399,8 @@ class TestCapacity:
         world.set_capacity("4090.18c60g", "as-sgp-2", 2)
         first = await create(client, gpuNum=2)
         full = await client.post("/gpu/instance/create", json=create_body())
-        assert full.status_code == 400 and full.json()["reason"] == "INSUFFICIENT_RESOURCE"
+        assert full.status_code == 400
+        assert full.json()["reason"] == "INSUFFICIENT_RESOURCE"
         clock.advance(5)
         await client.post("/gpu/instance/stop", json={"instanceId": first})
         clock.advance(5)
@@ -438,7 +454,8 @@ class TestAuth:
         ) as c:
             bad = await c.get("/clusters", headers={"Authorization": "Bearer sk_bad"})
             good = await c.get("/clusters", headers={"Authorization": "Bearer sk_good"})
-        assert bad.status_code == 401 and good.status_code == 200
+        assert bad.status_code == 401
+        assert good.status_code == 200
 
     async def test_both_prefixes_and_unknown_paths(self, app: Any) -> None:
         async with httpx.AsyncClient(transport=emulator_transport(app), headers=AUTH) as c:
@@ -446,4 +463,5 @@ class TestAuth:
             full = await c.get("http://e/gpu-instance/openapi/v1/clusters")
             missing = await c.get("http://e/v1/nope")
         assert bare.json() == full.json()
-        assert missing.status_code == 404 and missing.json()["code"] == 404
+        assert missing.status_code == 404
+        assert missing.json()["code"] == 404
