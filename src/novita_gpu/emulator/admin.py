@@ -16,6 +16,7 @@ from novita_gpu.emulator.catalog import CamelModel, Product, RegistryAuth, Templ
 from novita_gpu.emulator.errors import not_found, validator_param
 from novita_gpu.emulator.faults import FaultRule
 from novita_gpu.emulator.handlers import json_body, json_endpoint, json_object
+from novita_gpu.emulator.models import Instance
 from novita_gpu.emulator.world import World
 
 M = TypeVar("M", bound=BaseModel)
@@ -79,7 +80,7 @@ class AdminAPI:
         return [Route(path, json_endpoint(fn), methods=[method]) for path, fn, method in table]
 
     async def state(self, request: Request) -> dict[str, Any]:
-        return self.world.state()
+        return summarize(self.world)
 
     async def reset(self, request: Request) -> dict[str, Any]:
         self.world.reset()
@@ -161,6 +162,36 @@ class AdminAPI:
     async def reset_requests(self, request: Request) -> dict[str, Any]:
         self.world.reset_request_counts()
         return {"ok": True}
+
+
+def summarize(world: World) -> dict[str, Any]:
+    """The ``GET /_emulator/state`` body: time, instances, jobs, capacity, faults, counts."""
+    world.settle()
+    return {
+        "now": world.clock.now().isoformat(),
+        "unixTime": int(world.now()),
+        "clockOffsetSeconds": world.clock.offset,
+        "instances": [_instance_line(world, i) for i in world.instances()],
+        "jobs": [{"id": j.id, "instanceId": j.instance_id, "state": j.state} for j in world.jobs()],
+        "capacity": world.capacity.snapshot(),
+        "faults": len(world.faults.rules()),
+        "migrateOutcome": world.migrate_outcome,
+        "requests": world.request_counts(),
+        "config": world.config.model_dump(mode="json"),
+    }
+
+
+def _instance_line(world: World, instance: Instance) -> dict[str, Any]:
+    return {
+        "id": instance.id,
+        "name": instance.name,
+        "status": instance.status.value,
+        "clusterId": instance.cluster_id,
+        "productId": instance.product_id,
+        "billingMode": instance.billing_mode,
+        "spotStatus": instance.spot_status.value,
+        "appUp": world.app_is_up(instance),
+    }
 
 
 async def _parse(request: Request, model: type[M]) -> M:

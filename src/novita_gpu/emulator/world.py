@@ -9,7 +9,6 @@ tests can arrange a scene without HTTP. Every read first settles the clock-drive
 from __future__ import annotations
 
 import random
-import string
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -28,6 +27,7 @@ from novita_gpu.emulator.errors import (
 )
 from novita_gpu.emulator.faults import FaultBook, FaultKind, FaultRule
 from novita_gpu.emulator.lifecycle import Lifecycle, random_token
+from novita_gpu.emulator.market import ID_ALPHABET, Market
 from novita_gpu.emulator.models import (
     Instance,
     Job,
@@ -40,7 +40,6 @@ from novita_gpu.emulator.simclock import SimClock
 from novita_gpu.emulator.validation import CreateRequest, parse_create
 
 _EPSILON = 1e-6
-_JOB_ID_ALPHABET = string.ascii_lowercase + string.digits
 
 
 class World:
@@ -50,6 +49,14 @@ class World:
         self.config = config if config is not None else EmulatorConfig()
         self.clock = clock if isinstance(clock, SimClock) else SimClock(clock)
         self.reset()
+
+    @property
+    def catalog(self) -> Catalog:
+        return self.market.catalog
+
+    @property
+    def capacity(self) -> Capacity:
+        return self.market.capacity
 
     # -- time ------------------------------------------------------------------------------
 
@@ -122,18 +129,11 @@ class World:
 
     def template(self, template_id: str) -> Template:
         """Raises ``TEMPLATE_NOT_FOUND`` (status per config)."""
-        template = self.catalog.templates.get(template_id)
-        if template is None:
-            status = self.config.not_found_status
-            raise not_found(status, "TEMPLATE_NOT_FOUND", f"template {template_id} not found")
-        return template
+        return self.market.template(template_id)
 
     def free_gpus(self, product: Product, cluster_id: str = "") -> int:
         """Most free GPUs in any of the product's clusters (or in ``cluster_id``)."""
-        clusters = [c.id for c in self.catalog.clusters_of(product)]
-        if cluster_id:
-            clusters = [c for c in clusters if c == cluster_id]
-        return max((self.capacity.free(product.id, c) for c in clusters), default=0)
+        return self.market.free_gpus(product, cluster_id)
 
     def app_is_up(self, instance: Instance) -> bool:
         """Whether the instance's http ports answer 200 now (running, booted, healthy)."""
@@ -151,8 +151,8 @@ class World:
         ``UNSUPPORTED_BILLING_MODE``. Reserves capacity at once."""
         self.settle()
         request = parse_create(body)
-        product = self._product_for(request)
-        cluster_id = self._choose_cluster(product, request)
+        product = self.market.product_for(request)
+        cluster_id = self.market.choose_cluster(product, request)
         reservation = self.capacity.take(product.id, cluster_id, request.gpu_num)
         if reservation is None:
             raise insufficient_resource(f"no free {product.name} in {cluster_id}")
@@ -226,7 +226,7 @@ class World:
         """Start an ``instanceMigrate`` job for an ``exited`` instance; the instance is
         ``migrating`` until the job ends. Raises ``MIGRATE_INSUFFICIENT_RESOURCE``."""
         instance = self._require(instance_id, Status.EXITED)
-        target = self._migration_target(instance)
+        target = self.market.migration_target(instance)
         if target is None:
             raise EmulatorError(
                 400, "MIGRATE_INSUFFICIENT_RESOURCE", "no capacity to migrate the instance"
@@ -273,65 +273,30 @@ class World:
         self.faults = FaultBook(seed)
         self.request_counter: Counter[str] = Counter()
         self.migrate_outcome = "success"
-        self.catalog: Catalog = (
-            default_catalog() if self.config.seed_default_world else empty_catalog()
-        )
-        self.capacity = Capacity()
-        for product in self.catalog.products.values():
-            self._load_capacity(product)
-        self.lifecycle = Lifecycle(self.config, self.clock, self.capacity, self.rng)
+        catalog = default_catalog() if self.config.seed_default_world else empty_catalog()
+        self.market = Market(catalog, self.rng, self.config.not_found_status)
+        self.lifecycle = Lifecycle(self.config, self.clock, self.market.capacity, self.rng)
 
     def upsert_products(self, products: Iterable[Product | Mapping[str, Any]]) -> list[str]:
         """Add or replace products (by id) and reset their capacity to ``capacity``.
-        Raises ``EmulatorError`` for an unknown cluster id."""
-        ids = []
-        for item in products:
-            product = item if isinstance(item, Product) else Product.model_validate(item)
-            unknown = [c for c in product.cluster_ids if c not in self.catalog.clusters]
-            if unknown:
-                raise validator_param(f"product {product.id}: unknown clusters {unknown}")
-            self.catalog.products[product.id] = product
-            self._load_capacity(product)
-            ids.append(product.id)
-        return ids
+        Raises ``VALIDATOR_PARAM`` for an unknown cluster id."""
+        return self.market.upsert_products(products)
 
     def upsert_templates(self, templates: Iterable[Template | Mapping[str, Any]]) -> list[str]:
         """Add or replace templates by ``Id``."""
-        ids = []
-        for item in templates:
-            template = item if isinstance(item, Template) else Template.model_validate(item)
-            self.catalog.templates[template.id] = template
-            ids.append(template.id)
-        return ids
+        return self.market.upsert_templates(templates)
 
     def upsert_registry_auths(self, auths: Iterable[RegistryAuth | Mapping[str, Any]]) -> list[str]:
         """Add or replace registry auths by ``id`` (a missing id gets a generated one)."""
-        ids = []
-        for item in auths:
-            if not isinstance(item, RegistryAuth):
-                item = RegistryAuth.model_validate({"id": self._new_auth_id(), **item})
-            self.catalog.registry_auths[item.id] = item
-            ids.append(item.id)
-        return ids
+        return self.market.upsert_registry_auths(auths)
 
     def delete_registry_auth(self, auth_id: str) -> None:
         """Raises ``IMAGE_AUTH_IN_USE`` when a template references it, not-found if unknown."""
-        if auth_id not in self.catalog.registry_auths:
-            raise not_found(self.config.not_found_status, "RESOURCE_NOT_FOUND", "no such auth")
-        if any(t.image_auth == auth_id for t in self.catalog.templates.values()):
-            raise EmulatorError(400, "IMAGE_AUTH_IN_USE", "a template uses this registry auth")
-        del self.catalog.registry_auths[auth_id]
+        self.market.delete_registry_auth(auth_id)
 
     def set_capacity(self, product_id: str, cluster_id: str, available: int) -> None:
         """Set the free GPUs of one product in one cluster (0 = ``INSUFFICIENT_RESOURCE``)."""
-        product = self.catalog.products.get(product_id)
-        if product is None:
-            raise validator_param(f"unknown product {product_id}")
-        if cluster_id not in {c.id for c in self.catalog.clusters_of(product)}:
-            raise validator_param(f"product {product_id} is not offered in {cluster_id}")
-        if available < 0:
-            raise validator_param("available must not be negative")
-        self.capacity.set(product_id, cluster_id, available)
+        self.market.set_capacity(product_id, cluster_id, available)
 
     # -- admin: instance events -------------------------------------------------------------
 
@@ -423,24 +388,6 @@ class World:
     def reset_request_counts(self) -> None:
         self.request_counter.clear()
 
-    def state(self) -> dict[str, Any]:
-        """A JSON-able summary for ``GET /_emulator/state``."""
-        self.settle()
-        return {
-            "now": self.clock.now().isoformat(),
-            "unixTime": int(self.now()),
-            "clockOffsetSeconds": self.clock.offset,
-            "instances": [_instance_summary(self, i) for i in self.instances()],
-            "jobs": [
-                {"id": j.id, "instanceId": j.instance_id, "state": j.state} for j in self.jobs()
-            ],
-            "capacity": self.capacity.snapshot(),
-            "faults": len(self.faults.rules()),
-            "migrateOutcome": self.migrate_outcome,
-            "requests": self.request_counts(),
-            "config": self.config.model_dump(mode="json"),
-        }
-
     # -- helpers ---------------------------------------------------------------------------
 
     def _require(self, instance_id: str, status: Status) -> Instance:
@@ -448,50 +395,6 @@ class World:
         if instance.status is not status:
             raise invalid_state_change(instance.id, instance.status.value)
         return instance
-
-    def _product_for(self, request: CreateRequest) -> Product:
-        product = self.catalog.products.get(request.product_id)
-        if product is None:
-            raise validator_param(f"productId {request.product_id} not found")
-        if request.billing_mode not in product.billing_methods:
-            raise EmulatorError(
-                400, "UNSUPPORTED_BILLING_MODE", f"{product.id} has no {request.billing_mode}"
-            )
-        if not product.min_root_fs <= request.rootfs_size <= product.max_root_fs:
-            raise validator_param(
-                f"rootfsSize must be between {product.min_root_fs} and {product.max_root_fs}"
-            )
-        if request.image_auth_id and request.image_auth_id not in self.catalog.registry_auths:
-            raise validator_param(f"imageAuthId {request.image_auth_id} not found")
-        return product
-
-    def _choose_cluster(self, product: Product, request: CreateRequest) -> str:
-        offered = [c.id for c in self.catalog.clusters_of(product)]
-        if request.cluster_id:
-            if request.cluster_id not in offered:
-                raise validator_param(f"{product.id} is not offered in {request.cluster_id}")
-            return request.cluster_id
-        roomy = [c for c in offered if self.capacity.free(product.id, c) >= request.gpu_num]
-        if not roomy:
-            raise insufficient_resource(f"no free {product.name}")
-        return self.rng.choice(roomy)
-
-    def _migration_target(self, instance: Instance) -> tuple[Product, str] | None:
-        options: list[tuple[bool, int, str, Product]] = []
-        for product in self.catalog.products.values():
-            if product.name != instance.product_name:
-                continue
-            if instance.billing_mode not in product.billing_methods:
-                continue
-            for cluster in self.catalog.clusters_of(product):
-                if self.capacity.free(product.id, cluster.id) >= instance.gpu_num:
-                    same = cluster.id == instance.cluster_id
-                    price = product.price_for(instance.billing_mode)
-                    options.append((same, price, cluster.id, product))
-        if not options:
-            return None
-        _, _, cluster_id, product = min(options, key=lambda o: o[:3])
-        return product, cluster_id
 
     def _new_instance(self, request: CreateRequest, product: Product, cluster_id: str) -> Instance:
         now = self.now()
@@ -530,28 +433,8 @@ class World:
         return new_id
 
     def _new_job_id(self) -> str:
-        return random_token(self.rng, 16, _JOB_ID_ALPHABET)
-
-    def _new_auth_id(self) -> str:
-        return random_token(self.rng, 32, _JOB_ID_ALPHABET)
-
-    def _load_capacity(self, product: Product) -> None:
-        for cluster in self.catalog.clusters_of(product):
-            self.capacity.set(product.id, cluster.id, product.capacity)
+        return random_token(self.rng, 16, ID_ALPHABET)
 
 
 def _fuzzy(needle: str, haystack: str) -> bool:
     return needle.lower() in haystack.lower()
-
-
-def _instance_summary(world: World, instance: Instance) -> dict[str, Any]:
-    return {
-        "id": instance.id,
-        "name": instance.name,
-        "status": instance.status.value,
-        "clusterId": instance.cluster_id,
-        "productId": instance.product_id,
-        "billingMode": instance.billing_mode,
-        "spotStatus": instance.spot_status.value,
-        "appUp": world.app_is_up(instance),
-    }
