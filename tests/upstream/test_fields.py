@@ -29,10 +29,10 @@ class TestCounts:
         assert parse_count(raw) == 0
         assert parse_optional_count(raw) is None
 
-    @pytest.mark.parametrize("raw", ["eight", True, "nan"])
-    def test_garbage_is_rejected(self, raw: Any) -> None:
-        with pytest.raises(ValueError, match="not a"):
-            parse_count(raw)
+    @pytest.mark.parametrize("raw", ["eight", True, "nan", "inf", [1], {"n": 1}])
+    def test_unreadable_is_zero_or_none(self, raw: Any) -> None:
+        assert parse_count(raw) == 0
+        assert parse_optional_count(raw) is None
 
 
 class TestUnixTime:
@@ -42,6 +42,10 @@ class TestUnixTime:
 
     @pytest.mark.parametrize("raw", ["0", 0, "", None, "-1", -1])
     def test_zero_empty_and_negative_mean_never(self, raw: Any) -> None:
+        assert parse_unix_time(raw) is None
+
+    @pytest.mark.parametrize("raw", ["yesterday", "1e30", True, {"t": 1}])
+    def test_unreadable_is_none(self, raw: Any) -> None:
         assert parse_unix_time(raw) is None
 
     def test_iso_strings_are_read_as_utc(self) -> None:
@@ -56,8 +60,9 @@ class TestPrices:
     def test_int_or_numeric_string(self, raw: Any, units: int) -> None:
         assert parse_price_units(raw) == units
 
-    def test_blank_price_is_none(self) -> None:
-        assert parse_price_units("") is None
+    @pytest.mark.parametrize("raw", ["", None, "free", False])
+    def test_blank_or_unreadable_price_is_none(self, raw: Any) -> None:
+        assert parse_price_units(raw) is None
 
     def test_usd_is_exact(self) -> None:
         assert usd(35000) == Decimal("0.35")

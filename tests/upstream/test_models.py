@@ -121,6 +121,14 @@ class TestInstance:
             assert UpstreamInstance.model_validate({"id": "x", "status": status}).is_removed
         assert not UpstreamInstance.model_validate({"id": "x", "status": "exited"}).is_removed
 
+    def test_numeric_ids_and_odd_values_do_not_fail_the_page(self) -> None:
+        odd = payloads.list_item("a", "odd", cpuNum="lots", createdAt="soon", id=12345)
+        page = InstancePage.model_validate(
+            payloads.instance_page(odd, payloads.list_item("b", "fine"))
+        )
+        assert [i.id for i in page.instances] == ["12345", "b"]
+        assert (page.instances[0].cpu_num, page.instances[0].created_at) == (0, None)
+
     def test_list_page(self) -> None:
         page = InstancePage.model_validate(payloads.instance_page(payloads.list_item("a", "n")))
         assert page.total is None

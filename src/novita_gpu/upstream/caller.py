@@ -112,26 +112,32 @@ class UpstreamCaller:
             try:
                 return await self._attempt(route, params, body)
             except UpstreamError as error:
-                delay = retry_delay(
-                    error,
-                    attempt=attempt,
-                    idempotency=route.idempotency,
-                    policy=self._policy,
-                    rng=self._rng,
-                )
+                delay = self._delay_before_retry(route, error, attempt)
                 if delay is None:
                     raise
-                log.warning(
-                    "upstream.retry",
-                    endpoint=route.label,
-                    attempt=attempt,
-                    delay=round(delay, 3),
-                    error=type(error).__name__,
-                    status=error.status_code,
-                )
             if self._policy.retry_sleep:
                 await self._clock.sleep(delay)
             attempt += 1
+
+    def _delay_before_retry(self, route: Route, error: UpstreamError, attempt: int) -> float | None:
+        """Seconds to wait before retrying after ``error``, or ``None`` to give up."""
+        delay = retry_delay(
+            error,
+            attempt=attempt,
+            idempotency=route.idempotency,
+            policy=self._policy,
+            rng=self._rng,
+        )
+        if delay is not None:
+            log.warning(
+                "upstream.retry",
+                endpoint=route.label,
+                attempt=attempt,
+                delay=round(delay, 3),
+                error=type(error).__name__,
+                status=error.status_code,
+            )
+        return delay
 
     async def _attempt(self, route: Route, params: Query | None, body: object) -> object:
         """One attempt under the breaker: transient failures count against it, answers for it."""

@@ -4,6 +4,9 @@ Novita sends counts as strings (``"8"``), timestamps as Unix-second strings wher
 never, prices as integers or numeric strings in 1/100,000 USD, ``""`` where it means "none",
 and ``null`` for empty lists. Each annotated type here turns one of those into a plain Python
 value, so the models in :mod:`novita_gpu.upstream.models` stay declarative.
+
+Unreadable scalars become ``None`` (or 0 for counts) instead of failing validation: one odd
+field in one instance must not make a whole page of instances unreadable to the reconciler.
 """
 
 from __future__ import annotations
@@ -32,59 +35,69 @@ def region_code(display_name: str) -> str:
     return display_name.split("(", 1)[0].strip()
 
 
-def _decimal(value: Any) -> Decimal:
-    if isinstance(value, bool):
-        raise ValueError("a boolean is not a number")
-    try:
-        number = Decimal(str(value).strip())
-    except InvalidOperation:
-        raise ValueError(f"not a number: {value!r}") from None
-    if not number.is_finite():
-        raise ValueError(f"not a finite number: {value!r}")
-    return number
-
-
 def _blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
+def _number(value: Any) -> Decimal | None:
+    """A finite number from an int, float or numeric string; ``None`` for anything else."""
+    if _blank(value) or isinstance(value, bool):
+        return None
+    try:
+        number = Decimal(str(value).strip())
+    except InvalidOperation:
+        return None
+    return number if number.is_finite() else None
+
+
 def parse_count(value: Any) -> int:
-    """``8``, ``"8"`` or ``"8.0"`` -> 8; missing or ``""`` -> 0."""
-    return 0 if _blank(value) else int(_decimal(value))
+    """``8``, ``"8"`` or ``"8.0"`` -> 8; missing, ``""`` or unreadable -> 0."""
+    return parse_optional_count(value) or 0
 
 
 def parse_optional_count(value: Any) -> int | None:
-    """Like :func:`parse_count`, but missing or ``""`` stays ``None``."""
-    return None if _blank(value) else int(_decimal(value))
+    """Like :func:`parse_count`, but missing, ``""`` or unreadable stays ``None``."""
+    number = _number(value)
+    return None if number is None else int(number)
 
 
 def parse_price_units(value: Any) -> int | None:
-    """``35000`` or ``"35000"`` -> 35000 units; missing or ``""`` -> ``None``."""
-    return None if _blank(value) else int(_decimal(value).to_integral_value())
+    """``35000`` or ``"35000"`` -> 35000 units; missing, ``""`` or unreadable -> ``None``."""
+    number = _number(value)
+    return None if number is None else int(number.to_integral_value())
 
 
 def _aware(when: datetime) -> datetime:
     return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
 
 
+def _iso_time(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return _aware(datetime.fromisoformat(value.strip()))
+    except ValueError:
+        return None
+
+
 def parse_unix_time(value: Any) -> datetime | None:
     """Unix seconds (int or string) -> aware UTC datetime; ``"0"``, ``""``, ``-1`` -> ``None``.
 
-    ISO-8601 strings and millisecond timestamps are accepted as well.
+    Millisecond timestamps and ISO-8601 strings are accepted too; anything else is ``None``.
     """
     if isinstance(value, datetime):
         return _aware(value)
-    if _blank(value):
-        return None
-    try:
-        seconds = _decimal(value)
-    except ValueError:
-        return _aware(datetime.fromisoformat(str(value)))
+    seconds = _number(value)
+    if seconds is None:
+        return _iso_time(value)
     if seconds <= 0:
         return None
     if seconds > _MILLISECONDS_THRESHOLD:
         seconds /= 1000
-    return datetime.fromtimestamp(float(seconds), UTC)
+    try:
+        return datetime.fromtimestamp(float(seconds), UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
 
 
 def empty_to_none(value: Any) -> Any:

@@ -66,12 +66,14 @@ REMOVAL_STATUSES = frozenset(
 
 
 class UpstreamModel(BaseModel):
-    """Base for response models: camelCase aliases, extra fields ignored, immutable."""
+    """Base for response models: camelCase aliases, numeric ids read as strings, extra fields
+    ignored, immutable."""
 
     model_config = ConfigDict(
         alias_generator=to_camel,
         validate_by_alias=True,
         validate_by_name=True,
+        coerce_numbers_to_str=True,
         extra="ignore",
         frozen=True,
     )
