@@ -31,6 +31,9 @@ class _DroppedConnectionFilter(logging.Filter):
         return not isinstance(exc, ConnectionDropped)
 
 
+_DROPPED_CONNECTION_FILTER = _DroppedConnectionFilter()
+
+
 class _Server(uvicorn.Server):
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
@@ -73,7 +76,7 @@ class EmulatorServer:
         sock = _bind(self.host, self.port)
         self.port = sock.getsockname()[1]
         self.config.endpoint_base_url = self.base_url
-        logging.getLogger("uvicorn.error").addFilter(_DroppedConnectionFilter())
+        logging.getLogger("uvicorn.error").addFilter(_DROPPED_CONNECTION_FILTER)
         uv_config = uvicorn.Config(
             self.app,
             log_config=None,
