@@ -18,7 +18,13 @@ from novita_gpu.upstream import (
     TemplatePage,
     UpstreamInstance,
 )
-from novita_gpu.upstream.models import Cluster, InstancePage, JobPage
+from novita_gpu.upstream.instance_models import (
+    InstancePage,
+    JobPage,
+)
+from novita_gpu.upstream.models import (
+    Cluster,
+)
 from tests.upstream import payloads
 
 JAN_15 = datetime(2026, 1, 15, tzinfo=UTC)

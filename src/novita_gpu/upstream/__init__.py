@@ -37,23 +37,25 @@ from novita_gpu.upstream.fields import (
     region_code,
     usd,
 )
-from novita_gpu.upstream.models import (
+from novita_gpu.upstream.instance_models import (
     ActionResult,
-    Cluster,
-    EnvVar,
     InstancePage,
     InstanceStatus,
     Job,
     JobPage,
     MigrateResult,
     PortMapping,
+    StatusError,
+    UpstreamInstance,
+)
+from novita_gpu.upstream.models import (
+    Cluster,
+    EnvVar,
     PortSpec,
     Product,
     RegistryAuth,
-    StatusError,
     Template,
     TemplatePage,
-    UpstreamInstance,
 )
 from novita_gpu.upstream.observer import CallObserver, CallOutcome
 from novita_gpu.upstream.policy import UpstreamPolicy

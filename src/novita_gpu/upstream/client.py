@@ -21,14 +21,17 @@ from novita_gpu.upstream.caller import Query, Route, UpstreamCaller
 from novita_gpu.upstream.classify import parse_payload
 from novita_gpu.upstream.create_request import CreateInstanceRequest
 from novita_gpu.upstream.errors import CreateOutcomeUnknown, UpstreamError, UpstreamPagingError
-from novita_gpu.upstream.models import (
+from novita_gpu.upstream.instance_models import (
     ActionResult,
-    Cluster,
-    ClusterList,
     CreatedInstance,
     InstancePage,
     JobPage,
     MigrateResult,
+    UpstreamInstance,
+)
+from novita_gpu.upstream.models import (
+    Cluster,
+    ClusterList,
     Product,
     ProductList,
     RegistryAuth,
@@ -36,7 +39,6 @@ from novita_gpu.upstream.models import (
     Template,
     TemplateEnvelope,
     TemplatePage,
-    UpstreamInstance,
 )
 from novita_gpu.upstream.observer import CallObserver
 from novita_gpu.upstream.policy import UpstreamPolicy

@@ -120,6 +120,8 @@ def none_to_false(value: Any) -> Any:
     return False if _blank(value) else value
 
 
+NullAsEmpty = BeforeValidator(none_to_empty_list)
+"""Use as ``Annotated[list[X], NullAsEmpty]``: a ``null`` (or ``{}``) list reads as ``[]``."""
 Count = Annotated[int, BeforeValidator(parse_count)]
 OptionalCount = Annotated[int | None, BeforeValidator(parse_optional_count)]
 PriceUnits = Annotated[int | None, BeforeValidator(parse_price_units)]

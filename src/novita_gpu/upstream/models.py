@@ -1,68 +1,33 @@
-"""Typed views of Novita's GPU-instance API responses (UPSTREAM.md §4).
+"""Typed views of Novita's catalog responses (UPSTREAM.md §4.1, 4.2, 4.13, 4.15) and the base
+model shared with :mod:`novita_gpu.upstream.instance_models`.
 
 The models are lenient on purpose: unknown fields are ignored, missing fields take empty
 defaults, and the value quirks of the real API are absorbed by the types in
-:mod:`novita_gpu.upstream.fields`. Status strings outside the documented enum (``pending``, the
-console's legacy ``Running``) are kept as they came; :attr:`UpstreamInstance.known_status`
-says whether a status is one of the documented values. Passwords are ``SecretStr`` and
-environment values are left out of reprs.
+:mod:`novita_gpu.upstream.fields`. Passwords are ``SecretStr`` and environment values are left
+out of reprs.
 """
 
 from __future__ import annotations
 
 from decimal import Decimal
-from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-from pydantic import AliasChoices, BaseModel, BeforeValidator, ConfigDict, Field, SecretStr
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr
 from pydantic.alias_generators import to_camel
 
 from novita_gpu.upstream.fields import (
     Count,
     Flag,
+    NullAsEmpty,
     OptionalCount,
     OptionalText,
     PriceUnits,
     Secret,
-    SSHEndpoint,
     Text,
     UnixTime,
-    none_to_empty_list,
-    parse_ssh_command,
     region_code,
     usd,
 )
-
-_AsList = BeforeValidator(none_to_empty_list)
-
-
-class InstanceStatus(StrEnum):
-    """The documented instance statuses (UPSTREAM.md §3.1)."""
-
-    TO_CREATE = "toCreate"
-    CREATING = "creating"
-    PULLING = "pulling"
-    RUNNING = "running"
-    TO_START = "toStart"
-    STARTING = "starting"
-    TO_STOP = "toStop"
-    STOPPING = "stopping"
-    EXITED = "exited"
-    TO_RESTART = "toRestart"
-    RESTARTING = "restarting"
-    TO_REMOVE = "toRemove"
-    REMOVING = "removing"
-    REMOVED = "removed"
-    TO_RESET = "toReset"
-    RESETTING = "resetting"
-    MIGRATING = "migrating"
-    FREEZING = "freezing"
-
-
-REMOVAL_STATUSES = frozenset(
-    {InstanceStatus.TO_REMOVE, InstanceStatus.REMOVING, InstanceStatus.REMOVED}
-)
-"""Statuses of an instance that is gone or going: it no longer counts as a live instance."""
 
 
 class UpstreamModel(BaseModel):
@@ -101,7 +66,7 @@ class Cluster(UpstreamModel):
 
     id: str
     name: Text = ""
-    available_gpu_type: Annotated[list[str], _AsList] = []
+    available_gpu_type: Annotated[list[str], NullAsEmpty] = Field(default_factory=list)
     support_network_storage: Flag = False
     support_instance_network: Flag = False
 
@@ -126,10 +91,10 @@ class Product(UpstreamModel):
     max_root_fs: Count = Field(default=0, alias="maxRootFS")
     min_local_storage: Count = 0
     max_local_storage: Count = 0
-    regions: Annotated[list[str], _AsList] = []
+    regions: Annotated[list[str], NullAsEmpty] = Field(default_factory=list)
     price: PriceUnits = None
-    monthly_price: Annotated[list[MonthlyPrice], _AsList] = []
-    billing_methods: Annotated[list[str], _AsList] = []
+    monthly_price: Annotated[list[MonthlyPrice], NullAsEmpty] = Field(default_factory=list)
+    billing_methods: Annotated[list[str], NullAsEmpty] = Field(default_factory=list)
     spot_price: PriceUnits = None
     inventory_state: OptionalText = None
 
@@ -156,7 +121,7 @@ class TemplatePortGroup(UpstreamModel):
     """Template ports grouped by type: ``{"type": "http", "ports": [8888]}``."""
 
     type: Text = "http"
-    ports: Annotated[list[Count], _AsList] = []
+    ports: Annotated[list[Count], NullAsEmpty] = Field(default_factory=list)
 
 
 class TemplateTool(UpstreamModel):
@@ -188,13 +153,13 @@ class Template(UpstreamModel):
     start_command: Text = ""
     entrypoint: Text = ""
     rootfs_size: Count = 0
-    ports: Annotated[list[TemplatePortGroup], _AsList] = []
-    envs: Annotated[list[EnvVar], _AsList] = []
-    tools: Annotated[list[TemplateTool], _AsList] = []
+    ports: Annotated[list[TemplatePortGroup], NullAsEmpty] = Field(default_factory=list)
+    envs: Annotated[list[EnvVar], NullAsEmpty] = Field(default_factory=list)
+    tools: Annotated[list[TemplateTool], NullAsEmpty] = Field(default_factory=list)
     created_at: UnixTime = Field(
         default=None, validation_alias=AliasChoices("createdAt", "createTime")
     )
-    recommend_cards: Annotated[list[RecommendCard], _AsList] = []
+    recommend_cards: Annotated[list[RecommendCard], NullAsEmpty] = Field(default_factory=list)
     min_cuda_version: OptionalText = None
 
     def port_specs(self) -> list[PortSpec]:
@@ -209,7 +174,9 @@ class Template(UpstreamModel):
 class TemplatePage(UpstreamModel):
     """One page of templates. Novita names the array ``template`` (singular)."""
 
-    templates: Annotated[list[Template], _AsList] = Field(default=[], alias="template")
+    templates: Annotated[list[Template], NullAsEmpty] = Field(
+        default_factory=list, alias="template"
+    )
     total: OptionalCount = None
 
 
@@ -228,242 +195,22 @@ class RegistryAuth(UpstreamModel):
         return SecretStr(f"{self.username}:{self.password.get_secret_value()}")
 
 
-class PortMapping(UpstreamModel):
-    """An exposed port; ``endpoint`` is its public URL (http) or ``host:port`` (tcp)."""
-
-    port: Count = 0
-    type: Text = ""
-    endpoint: OptionalText = None
-
-
-class StatusError(UpstreamModel):
-    """Why the last transition failed."""
-
-    state: Text = ""
-    message: Text = ""
-
-
-def _empty_status_error(value: Any) -> Any:
-    if isinstance(value, dict) and not any(value.values()):
-        return None
-    return value
-
-
-class VolumeMount(UpstreamModel):
-    """A mounted volume. ``size`` comes as a string in lists and a number in get."""
-
-    type: Text = ""
-    size: OptionalCount = None
-    id: OptionalText = None
-    mount_path: Text = ""
-
-
-class InstanceNetwork(UpstreamModel):
-    """VPC membership."""
-
-    id: Text = ""
-    ip: Text = ""
-
-
-class NodeInfo(UpstreamModel):
-    """The node an instance runs on."""
-
-    max_rootfs_size: OptionalCount = None
-
-
-class InstanceJobRef(UpstreamModel):
-    """A job running on an instance (e.g. ``saveImage``)."""
-
-    id: Text = ""
-    type: Text = ""
-
-
-class ConnectSSH(UpstreamModel):
-    """``connectComponentSSH``. Endpoint and password rotate on every start."""
-
-    ssh_command: OptionalText = None
-    password: Secret = None
-    is_running: Flag = False
-
-
-class ConnectWebTerminal(UpstreamModel):
-    """``connectComponentWebTerminal``."""
-
-    address: OptionalText = None
-    username: OptionalText = None
-    password: Secret = None
-    is_running: Flag = False
-
-
-class ConnectJupyter(UpstreamModel):
-    """``connectComponentJupyter``; ``address`` only when Jupyter is enabled."""
-
-    port: OptionalCount = None
-    address: OptionalText = None
-    is_running: Flag = False
-
-
-class ConnectLog(UpstreamModel):
-    """``connectComponentLog``: HTTP-stream log URLs."""
-
-    system_log_address: OptionalText = None
-    instance_log_address: OptionalText = None
-    is_running: Flag = False
-
-
-class UpstreamInstance(UpstreamModel):
-    """An instance as list or get returns it (the union of both documented shapes)."""
-
-    id: str
-    name: Text = ""
-    cluster_id: Text = ""
-    cluster_name: Text = ""
-    status: Text = ""
-    status_error: Annotated[StatusError | None, BeforeValidator(_empty_status_error)] = None
-    image_url: Text = ""
-    image_auth_id: OptionalText = None
-    command: Text = ""
-    entrypoint: Text = ""
-    cpu_num: Count = 0
-    memory: Count = 0
-    gpu_num: Count = 0
-    product_id: Text = ""
-    product_name: Text = ""
-    rootfs_size: Count = 0
-    port_mappings: Annotated[list[PortMapping], _AsList] = []
-    volume_mounts: Annotated[list[VolumeMount], _AsList] = []
-    envs: Annotated[list[EnvVar], _AsList] = []
-    kind: Text = ""
-    billing_mode: OptionalText = None
-    end_time: UnixTime = None
-    spot_status: OptionalText = None
-    spot_reclaim_time: UnixTime = None
-    created_at: UnixTime = None
-    last_started_at: UnixTime = None
-    last_stopped_at: UnixTime = None
-    network: InstanceNetwork | None = None
-    node: Annotated[list[NodeInfo], _AsList] = []
-    jobs: Annotated[list[InstanceJobRef], _AsList] = []
-    connect_ssh: ConnectSSH | None = Field(default=None, alias="connectComponentSSH")
-    connect_web_terminal: ConnectWebTerminal | None = Field(
-        default=None, alias="connectComponentWebTerminal"
-    )
-    connect_jupyter: ConnectJupyter | None = Field(default=None, alias="connectComponentJupyter")
-    connect_log: ConnectLog | None = Field(default=None, alias="connectComponentLog")
-    legacy_ssh_command: OptionalText = Field(default=None, alias="sshCommand")
-    legacy_ssh_password: Secret = Field(default=None, alias="sshPassword")
-    instance_price: PriceUnits = None
-    free_storage_size: OptionalCount = None
-    keep_data_day: OptionalCount = None
-
-    @property
-    def known_status(self) -> InstanceStatus | None:
-        """:attr:`status` as a documented value, or ``None`` for an undocumented one."""
-        try:
-            return InstanceStatus(self.status)
-        except ValueError:
-            return None
-
-    @property
-    def ssh_command(self) -> str | None:
-        """The ssh command, from ``connectComponentSSH`` or the legacy flat field."""
-        nested = self.connect_ssh.ssh_command if self.connect_ssh else None
-        return nested or self.legacy_ssh_command
-
-    @property
-    def ssh_password(self) -> SecretStr | None:
-        """The ssh password, from ``connectComponentSSH`` or the legacy flat field."""
-        nested = self.connect_ssh.password if self.connect_ssh else None
-        return nested or self.legacy_ssh_password
-
-    @property
-    def ssh(self) -> SSHEndpoint | None:
-        """Host, port and user parsed from :attr:`ssh_command`."""
-        return parse_ssh_command(self.ssh_command)
-
-    @property
-    def is_removed(self) -> bool:
-        """True when the instance is deleted or being deleted."""
-        return self.status in REMOVAL_STATUSES
-
-
-class InstancePage(UpstreamModel):
-    """One page of instances; ``total`` counts every match when Novita reports it."""
-
-    instances: Annotated[list[UpstreamInstance], _AsList] = []
-    total: OptionalCount = None
-
-
-def _job_state(value: Any) -> Any:
-    return {"state": value} if isinstance(value, str) else value
-
-
-class JobState(UpstreamModel):
-    """A job's state: ``pulling``, ``running``, ``fail``, ``success`` or ``break``."""
-
-    state: Text = ""
-    error: Text = ""
-    error_message: Text = ""
-
-
-class Job(UpstreamModel):
-    """An asynchronous job (save image, migrate). Novita spells the id ``Id``."""
-
-    id: str = Field(validation_alias=AliasChoices("Id", "id"))
-    user: Text = ""
-    type: Text = ""
-    envs: Annotated[list[EnvVar], _AsList] = []
-    state: Annotated[JobState, BeforeValidator(_job_state)] = JobState()
-    log_address: OptionalText = None
-    created_at: UnixTime = None
-    instance_id: Text = ""
-
-
-class JobPage(UpstreamModel):
-    """One page of jobs."""
-
-    jobs: Annotated[list[Job], _AsList] = []
-    total: OptionalCount = None
-
-
-class ActionResult(UpstreamModel):
-    """The answer to start/stop/restart/delete. Novita documents none; both keys may be absent."""
-
-    instance_id: OptionalText = None
-    state: OptionalText = None
-
-
-class MigrateResult(UpstreamModel):
-    """The answer to migrate. Undocumented; every key is optional."""
-
-    instance_id: OptionalText = None
-    new_instance_id: OptionalText = None
-    job_id: OptionalText = None
-    message: OptionalText = None
-
-
-class CreatedInstance(UpstreamModel):
-    """The answer to create: the new instance's id."""
-
-    id: str = Field(min_length=1)
-
-
 class ClusterList(UpstreamModel):
     """``GET /clusters``."""
 
-    data: Annotated[list[Cluster], _AsList] = []
+    data: Annotated[list[Cluster], NullAsEmpty] = Field(default_factory=list)
 
 
 class ProductList(UpstreamModel):
     """``GET /products``."""
 
-    data: Annotated[list[Product], _AsList] = []
+    data: Annotated[list[Product], NullAsEmpty] = Field(default_factory=list)
 
 
 class RegistryAuthList(UpstreamModel):
     """``GET /repository/auths``."""
 
-    data: Annotated[list[RegistryAuth], _AsList] = []
+    data: Annotated[list[RegistryAuth], NullAsEmpty] = Field(default_factory=list)
 
 
 class TemplateEnvelope(UpstreamModel):

@@ -1,0 +1,278 @@
+"""Typed views of Novita's instance and job responses (UPSTREAM.md §3, 4.4-4.12).
+
+Status strings outside the documented enum (``pending``, the console's legacy ``Running``) are
+kept as they came; :attr:`UpstreamInstance.known_status` says whether a status is one of the
+documented values. SSH access is read from ``connectComponentSSH`` with a fallback to the legacy
+flat ``sshCommand``/``sshPassword``.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import AliasChoices, BeforeValidator, Field, SecretStr
+
+from novita_gpu.upstream.fields import (
+    Count,
+    Flag,
+    NullAsEmpty,
+    OptionalCount,
+    OptionalText,
+    PriceUnits,
+    Secret,
+    SSHEndpoint,
+    Text,
+    UnixTime,
+    parse_ssh_command,
+)
+from novita_gpu.upstream.models import EnvVar, UpstreamModel
+
+
+class InstanceStatus(StrEnum):
+    """The documented instance statuses (UPSTREAM.md §3.1)."""
+
+    TO_CREATE = "toCreate"
+    CREATING = "creating"
+    PULLING = "pulling"
+    RUNNING = "running"
+    TO_START = "toStart"
+    STARTING = "starting"
+    TO_STOP = "toStop"
+    STOPPING = "stopping"
+    EXITED = "exited"
+    TO_RESTART = "toRestart"
+    RESTARTING = "restarting"
+    TO_REMOVE = "toRemove"
+    REMOVING = "removing"
+    REMOVED = "removed"
+    TO_RESET = "toReset"
+    RESETTING = "resetting"
+    MIGRATING = "migrating"
+    FREEZING = "freezing"
+
+
+REMOVAL_STATUSES = frozenset(
+    {InstanceStatus.TO_REMOVE, InstanceStatus.REMOVING, InstanceStatus.REMOVED}
+)
+"""Statuses of an instance that is gone or going: it no longer counts as a live instance."""
+
+
+class PortMapping(UpstreamModel):
+    """An exposed port; ``endpoint`` is its public URL (http) or ``host:port`` (tcp)."""
+
+    port: Count = 0
+    type: Text = ""
+    endpoint: OptionalText = None
+
+
+class StatusError(UpstreamModel):
+    """Why the last transition failed."""
+
+    state: Text = ""
+    message: Text = ""
+
+
+def _empty_status_error(value: Any) -> Any:
+    if isinstance(value, dict) and not any(value.values()):
+        return None
+    return value
+
+
+class VolumeMount(UpstreamModel):
+    """A mounted volume. ``size`` comes as a string in lists and a number in get."""
+
+    type: Text = ""
+    size: OptionalCount = None
+    id: OptionalText = None
+    mount_path: Text = ""
+
+
+class InstanceNetwork(UpstreamModel):
+    """VPC membership."""
+
+    id: Text = ""
+    ip: Text = ""
+
+
+class NodeInfo(UpstreamModel):
+    """The node an instance runs on."""
+
+    max_rootfs_size: OptionalCount = None
+
+
+class InstanceJobRef(UpstreamModel):
+    """A job running on an instance (e.g. ``saveImage``)."""
+
+    id: Text = ""
+    type: Text = ""
+
+
+class ConnectSSH(UpstreamModel):
+    """``connectComponentSSH``. Endpoint and password rotate on every start."""
+
+    ssh_command: OptionalText = None
+    password: Secret = None
+    is_running: Flag = False
+
+
+class ConnectWebTerminal(UpstreamModel):
+    """``connectComponentWebTerminal``."""
+
+    address: OptionalText = None
+    username: OptionalText = None
+    password: Secret = None
+    is_running: Flag = False
+
+
+class ConnectJupyter(UpstreamModel):
+    """``connectComponentJupyter``; ``address`` only when Jupyter is enabled."""
+
+    port: OptionalCount = None
+    address: OptionalText = None
+    is_running: Flag = False
+
+
+class ConnectLog(UpstreamModel):
+    """``connectComponentLog``: HTTP-stream log URLs."""
+
+    system_log_address: OptionalText = None
+    instance_log_address: OptionalText = None
+    is_running: Flag = False
+
+
+class UpstreamInstance(UpstreamModel):
+    """An instance as list or get returns it (the union of both documented shapes)."""
+
+    id: str
+    name: Text = ""
+    cluster_id: Text = ""
+    cluster_name: Text = ""
+    status: Text = ""
+    status_error: Annotated[StatusError | None, BeforeValidator(_empty_status_error)] = None
+    image_url: Text = ""
+    image_auth_id: OptionalText = None
+    command: Text = ""
+    entrypoint: Text = ""
+    cpu_num: Count = 0
+    memory: Count = 0
+    gpu_num: Count = 0
+    product_id: Text = ""
+    product_name: Text = ""
+    rootfs_size: Count = 0
+    port_mappings: Annotated[list[PortMapping], NullAsEmpty] = Field(default_factory=list)
+    volume_mounts: Annotated[list[VolumeMount], NullAsEmpty] = Field(default_factory=list)
+    envs: Annotated[list[EnvVar], NullAsEmpty] = Field(default_factory=list)
+    kind: Text = ""
+    billing_mode: OptionalText = None
+    end_time: UnixTime = None
+    spot_status: OptionalText = None
+    spot_reclaim_time: UnixTime = None
+    created_at: UnixTime = None
+    last_started_at: UnixTime = None
+    last_stopped_at: UnixTime = None
+    network: InstanceNetwork | None = None
+    node: Annotated[list[NodeInfo], NullAsEmpty] = Field(default_factory=list)
+    jobs: Annotated[list[InstanceJobRef], NullAsEmpty] = Field(default_factory=list)
+    connect_ssh: ConnectSSH | None = Field(default=None, alias="connectComponentSSH")
+    connect_web_terminal: ConnectWebTerminal | None = Field(
+        default=None, alias="connectComponentWebTerminal"
+    )
+    connect_jupyter: ConnectJupyter | None = Field(default=None, alias="connectComponentJupyter")
+    connect_log: ConnectLog | None = Field(default=None, alias="connectComponentLog")
+    legacy_ssh_command: OptionalText = Field(default=None, alias="sshCommand")
+    legacy_ssh_password: Secret = Field(default=None, alias="sshPassword")
+    instance_price: PriceUnits = None
+    free_storage_size: OptionalCount = None
+    keep_data_day: OptionalCount = None
+
+    @property
+    def known_status(self) -> InstanceStatus | None:
+        """:attr:`status` as a documented value, or ``None`` for an undocumented one."""
+        try:
+            return InstanceStatus(self.status)
+        except ValueError:
+            return None
+
+    @property
+    def ssh_command(self) -> str | None:
+        """The ssh command, from ``connectComponentSSH`` or the legacy flat field."""
+        nested = self.connect_ssh.ssh_command if self.connect_ssh else None
+        return nested or self.legacy_ssh_command
+
+    @property
+    def ssh_password(self) -> SecretStr | None:
+        """The ssh password, from ``connectComponentSSH`` or the legacy flat field."""
+        nested = self.connect_ssh.password if self.connect_ssh else None
+        return nested or self.legacy_ssh_password
+
+    @property
+    def ssh(self) -> SSHEndpoint | None:
+        """Host, port and user parsed from :attr:`ssh_command`."""
+        return parse_ssh_command(self.ssh_command)
+
+    @property
+    def is_removed(self) -> bool:
+        """True when the instance is deleted or being deleted."""
+        return self.status in REMOVAL_STATUSES
+
+
+class InstancePage(UpstreamModel):
+    """One page of instances; ``total`` counts every match when Novita reports it."""
+
+    instances: Annotated[list[UpstreamInstance], NullAsEmpty] = Field(default_factory=list)
+    total: OptionalCount = None
+
+
+def _job_state(value: Any) -> Any:
+    return {"state": value} if isinstance(value, str) else value
+
+
+class JobState(UpstreamModel):
+    """A job's state: ``pulling``, ``running``, ``fail``, ``success`` or ``break``."""
+
+    state: Text = ""
+    error: Text = ""
+    error_message: Text = ""
+
+
+class Job(UpstreamModel):
+    """An asynchronous job (save image, migrate). Novita spells the id ``Id``."""
+
+    id: str = Field(validation_alias=AliasChoices("Id", "id"))
+    user: Text = ""
+    type: Text = ""
+    envs: Annotated[list[EnvVar], NullAsEmpty] = Field(default_factory=list)
+    state: Annotated[JobState, BeforeValidator(_job_state)] = JobState()
+    log_address: OptionalText = None
+    created_at: UnixTime = None
+    instance_id: Text = ""
+
+
+class JobPage(UpstreamModel):
+    """One page of jobs."""
+
+    jobs: Annotated[list[Job], NullAsEmpty] = Field(default_factory=list)
+    total: OptionalCount = None
+
+
+class ActionResult(UpstreamModel):
+    """The answer to start/stop/restart/delete. Novita documents none; both keys may be absent."""
+
+    instance_id: OptionalText = None
+    state: OptionalText = None
+
+
+class MigrateResult(UpstreamModel):
+    """The answer to migrate. Undocumented; every key is optional."""
+
+    instance_id: OptionalText = None
+    new_instance_id: OptionalText = None
+    job_id: OptionalText = None
+    message: OptionalText = None
+
+
+class CreatedInstance(UpstreamModel):
+    """The answer to create: the new instance's id."""
+
+    id: str = Field(min_length=1)
