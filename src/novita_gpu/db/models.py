@@ -117,6 +117,7 @@ class Instance(Base):
 
     # Reconciler scheduling and leases
     next_sync_at: Mapped[datetime | None] = mapped_column(index=True)
+    next_probe_at: Mapped[datetime | None] = mapped_column(index=True)
     lease_owner: Mapped[str | None] = mapped_column(String(64))
     lease_expires_at: Mapped[datetime | None] = mapped_column()
 

@@ -8,7 +8,6 @@ anything; an upstream refusal caused by our stale view is resolved by asking ups
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from novita_gpu.core.context import AppContext
@@ -26,7 +25,7 @@ from novita_gpu.instances.snapshot import apply_snapshot
 from novita_gpu.instances.states import Status, fold_upstream_status
 from novita_gpu.instances.transitions import change_status
 from novita_gpu.instances.upstream_lookup import locate_created
-from novita_gpu.instances.uow import UnitOfWork, write_unit
+from novita_gpu.instances.uow import Change, UnitOfWork, update_instance, write_unit
 from novita_gpu.upstream import (
     ActionResult,
     UpstreamError,
@@ -49,15 +48,14 @@ async def _load(ctx: AppContext, instance_id: str) -> Instance:
     return instance
 
 
-async def _record(
-    ctx: AppContext, instance_id: str, apply: Callable[[UnitOfWork, Instance], Awaitable[None]]
-) -> Instance:
-    async with write_unit(ctx) as uow:
-        instance = await uow.instances.get(instance_id)
-        if instance is None:
-            raise InstanceNotFound(details={"instanceId": instance_id})
+async def _record(ctx: AppContext, instance_id: str, apply: Change) -> Instance:
+    async def change(uow: UnitOfWork, instance: Instance) -> None:
         await apply(uow, instance)
         instance.next_sync_at = ctx.clock.now()
+
+    instance = await update_instance(ctx, instance_id, change)
+    if instance is None:
+        raise InstanceNotFound(details={"instanceId": instance_id})
     return instance
 
 

@@ -14,6 +14,7 @@ The order is what keeps paid instances from being lost or doubled:
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -35,7 +36,7 @@ from novita_gpu.core.upstream_errors import upstream_error_to_service_error
 from novita_gpu.db.models import Instance
 from novita_gpu.events.types import EventType
 from novita_gpu.instances.idempotency import IdempotencyRepository, request_fingerprint
-from novita_gpu.instances.placement import Placement, offer_fields, place
+from novita_gpu.instances.placement import Placement, lease_hold, offer_fields, place
 from novita_gpu.instances.repository import InstanceRepository
 from novita_gpu.instances.schemas import CreateInstanceIn
 from novita_gpu.instances.settings import instance_settings
@@ -74,6 +75,7 @@ class CreateFlow:
 
     def __init__(self, ctx: AppContext) -> None:
         self.ctx = ctx
+        self.owner = f"create:{uuid.uuid4().hex}"
 
     async def run(self, body: CreateInstanceIn, idempotency_key: str | None) -> CreateResult:
         fingerprint = request_fingerprint(body.model_dump(mode="json", by_alias=True))
@@ -87,7 +89,7 @@ class CreateFlow:
         await self._check_spend(offers[0], body.gpu_num)
         instance = await self._insert(body, offers[0], template, idempotency_key, fingerprint)
         try:
-            placement = await place(self.ctx, instance.id, offers)
+            placement = await place(self.ctx, instance.id, offers, owner=self.owner)
         except ServiceError as exc:
             await self._fail(instance.id, exc.message, idempotency_key, exc)
             raise
@@ -167,6 +169,8 @@ class CreateFlow:
             next_sync_at=now,
             create_attempts=0,
             runtime_seconds=0.0,
+            lease_owner=self.owner,
+            lease_expires_at=now + lease_hold(self.ctx),
             **instance_settings(self.ctx.settings, body),
         )
         for name, value in offer_fields(offer, body.gpu_num).items():
@@ -217,6 +221,8 @@ class CreateFlow:
                 instance.upstream_status = "toCreate"
             instance.next_sync_at = self.ctx.clock.now()
             instance.updated_at = self.ctx.clock.now()
+            instance.lease_owner = None
+            instance.lease_expires_at = None
         message = (
             "Instance creation started"
             if placement.novita_id
@@ -244,6 +250,8 @@ class CreateFlow:
             assert instance is not None
             await change_status(uow.recorder, instance, Status.FAILED, error=message)
             instance.deleted_at = self.ctx.clock.now()
+            instance.lease_owner = None
+            instance.lease_expires_at = None
             if key and error.status_code < 500:
                 await IdempotencyRepository(uow.session).complete(
                     IDEMPOTENCY_SCOPE, key, error.status_code, error_body(error)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from pydantic import SecretStr
@@ -90,16 +91,24 @@ async def _request(ctx: AppContext, instance: Instance) -> CreateInstanceRequest
     )
 
 
-async def _mark_sending(ctx: AppContext, instance_id: str, offer: Offer) -> Instance:
-    """Commit the offer and ``create_sent_at`` before the request leaves."""
+def lease_hold(ctx: AppContext) -> timedelta:
+    """How long a create may hold its row: a few upstream timeouts."""
+    return timedelta(seconds=ctx.settings.upstream_timeout_seconds * 3 + 10)
+
+
+async def _mark_sending(ctx: AppContext, instance_id: str, offer: Offer, owner: str) -> Instance:
+    """Commit the offer, ``create_sent_at`` and our lease before the request leaves."""
     async with write_unit(ctx) as uow:
         instance = await uow.instances.get(instance_id)
         assert instance is not None
+        now = ctx.clock.now()
         for name, value in offer_fields(offer, instance.gpu_num).items():
             setattr(instance, name, value)
-        instance.create_sent_at = instance.create_sent_at or ctx.clock.now()
+        instance.create_sent_at = instance.create_sent_at or now
         instance.create_attempts += 1
-        instance.updated_at = ctx.clock.now()
+        instance.updated_at = now
+        instance.lease_owner = owner
+        instance.lease_expires_at = now + lease_hold(ctx)
     return instance
 
 
@@ -113,15 +122,18 @@ async def _lost_answer(ctx: AppContext, instance: Instance) -> Placement:
     return Placement(novita_id=found.id)
 
 
-async def place(ctx: AppContext, instance_id: str, offers: Sequence[Offer]) -> Placement:
-    """Try ``offers`` in order until upstream creates the instance.
+async def place(
+    ctx: AppContext, instance_id: str, offers: Sequence[Offer], *, owner: str
+) -> Placement:
+    """Try ``offers`` in order until upstream creates the instance; ``owner`` holds the row's
+    lease meanwhile (the caller releases it).
 
     Only "no capacity" moves on to the next offer; any other definite refusal ends the
     placement, and an ambiguous failure is resolved by name (never re-sent here).
     """
     result = Placement()
     for offer in offers:
-        instance = await _mark_sending(ctx, instance_id, offer)
+        instance = await _mark_sending(ctx, instance_id, offer, owner)
         try:
             novita_id = await ctx.upstream.create_instance(await _request(ctx, instance))
         except UpstreamInsufficientResource as exc:

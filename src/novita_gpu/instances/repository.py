@@ -6,10 +6,10 @@ import base64
 import binascii
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from novita_gpu.db.models import Instance
@@ -133,3 +133,73 @@ class InstanceRepository:
             Instance.deleted_at.is_(None), Instance.status.in_([s.value for s in statuses])
         )
         return int((await self.session.execute(query)).scalar_one())
+
+    async def claim(
+        self,
+        condition: ColumnElement[bool],
+        *,
+        owner: str,
+        now: datetime,
+        hold: timedelta,
+        limit: int,
+        order_by: Any = Instance.created_at,
+    ) -> list[str]:
+        """Lease up to ``limit`` instances matching ``condition`` whose lease is free.
+
+        On PostgreSQL the candidate rows are locked with ``FOR UPDATE SKIP LOCKED`` so replicas
+        claim disjoint sets; SQLite write transactions are exclusive already. The lease columns
+        are set with a plain UPDATE (no version bump), so claiming never makes a concurrent
+        API change fail. The caller commits.
+        """
+        free = or_(Instance.lease_expires_at.is_(None), Instance.lease_expires_at < now)
+        query = select(Instance.id).where(condition, free).order_by(order_by).limit(limit)
+        if self.session.get_bind().dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        ids = list((await self.session.execute(query)).scalars())
+        if ids:
+            await self.session.execute(
+                update(Instance)
+                .where(Instance.id.in_(ids))
+                .values(lease_owner=owner, lease_expires_at=now + hold)
+                .execution_options(synchronize_session=False)
+            )
+        return ids
+
+    async def release(self, ids: list[str], owner: str) -> None:
+        """Give back leases this owner holds (rows another owner took over are left alone)."""
+        if not ids:
+            return
+        await self.session.execute(
+            update(Instance)
+            .where(Instance.id.in_(ids), Instance.lease_owner == owner)
+            .values(lease_owner=None, lease_expires_at=None)
+            .execution_options(synchronize_session=False)
+        )
+
+    async def get_many(self, ids: list[str]) -> Sequence[Instance]:
+        if not ids:
+            return []
+        query = select(Instance).where(Instance.id.in_(ids))
+        return (await self.session.execute(query)).scalars().all()
+
+    async def managed_with_novita_id(self) -> Sequence[Instance]:
+        """Live managed instances known upstream: what a status sync pass covers."""
+        query = select(Instance).where(
+            Instance.deleted_at.is_(None), Instance.novita_instance_id.is_not(None)
+        )
+        return (await self.session.execute(query)).scalars().all()
+
+    async def count_in(self, statuses: frozenset[Status]) -> int:
+        query = select(func.count()).where(
+            Instance.deleted_at.is_(None), Instance.status.in_([s.value for s in statuses])
+        )
+        return (await self.session.execute(query)).scalar_one()
+
+    async def purge_tombstones(self, deleted_before: datetime) -> int:
+        """Remove deleted instances (and, by cascade, their history) past retention."""
+        result = await self.session.execute(
+            delete(Instance).where(
+                Instance.deleted_at.is_not(None), Instance.deleted_at < deleted_before
+            )
+        )
+        return int(getattr(result, "rowcount", 0) or 0)

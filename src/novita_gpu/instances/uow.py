@@ -1,16 +1,20 @@
-"""A write transaction with the instance repository and event recorder bound to it."""
+"""Write transactions with the instance repository and event recorder bound to them."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.exc import StaleDataError
 
 from novita_gpu.core.context import AppContext
+from novita_gpu.db.models import Instance
 from novita_gpu.events.service import EventRecorder
 from novita_gpu.instances.repository import InstanceRepository
+
+_CONFLICT_ATTEMPTS = 5
 
 
 @dataclass
@@ -18,6 +22,9 @@ class UnitOfWork:
     session: AsyncSession
     instances: InstanceRepository
     recorder: EventRecorder
+
+
+Change = Callable[[UnitOfWork, Instance], Awaitable[None]]
 
 
 @asynccontextmanager
@@ -29,3 +36,24 @@ async def write_unit(ctx: AppContext) -> AsyncIterator[UnitOfWork]:
     async with ctx.db.write() as session, session.begin():
         recorder = EventRecorder(session, ctx.clock, ctx.global_webhook_url, ctx.bus)
         yield UnitOfWork(session, InstanceRepository(session), recorder)
+
+
+async def update_instance(ctx: AppContext, instance_id: str, change: Change) -> Instance | None:
+    """Load the row fresh and apply ``change`` to it in one write transaction.
+
+    When another writer changed the row meanwhile (a version conflict), the change is applied
+    again to the newer row, a few times at most; it must therefore decide from the row it is
+    given, not from an older copy. Returns the updated row, or None if it does not exist.
+    Raises :class:`StaleDataError` if the row kept changing.
+    """
+    for attempt in range(_CONFLICT_ATTEMPTS):
+        try:
+            async with write_unit(ctx) as uow:
+                instance = await uow.instances.get(instance_id)
+                if instance is not None:
+                    await change(uow, instance)
+            return instance
+        except StaleDataError:
+            if attempt == _CONFLICT_ATTEMPTS - 1:
+                raise
+    return None

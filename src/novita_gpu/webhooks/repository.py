@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from novita_gpu.db.models import WebhookDelivery
@@ -34,3 +34,13 @@ class DeliveryRepository:
         failed = (await self.session.execute(failed_q)).scalar_one()
         age = (now - oldest).total_seconds() if oldest else 0.0
         return Backlog(pending=pending, oldest_pending_seconds=max(0.0, age), failed=failed)
+
+    async def purge_delivered(self, delivered_before: datetime) -> int:
+        """Drop delivered deliveries (and their attempts) older than ``delivered_before``."""
+        result = await self.session.execute(
+            delete(WebhookDelivery).where(
+                WebhookDelivery.status == "succeeded",
+                WebhookDelivery.delivered_at < delivered_before,
+            )
+        )
+        return int(getattr(result, "rowcount", 0) or 0)

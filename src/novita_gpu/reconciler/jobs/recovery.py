@@ -1,0 +1,145 @@
+"""Interrupted creates: rows without a Novita id whose create request was cut short.
+
+A create request holds a lease on its row while it talks to upstream. When the process dies
+(or the answer is lost and the name lookup failed), the lease expires and this job takes over:
+
+1. Look the instance up by name (and the marker env). Found: record its id; the status sync
+   follows it from there. Never re-sent while an instance with our marker exists.
+2. Not found, and the create was sent long enough ago that upstream would list it, or never
+   sent at all: send it again (bounded attempts), with region fallback.
+3. Still nothing after :data:`GIVE_UP_AFTER`: ``failed`` with the reason, name freed.
+
+Rows deleted by the user before their create was confirmed are looked up too, so an instance
+that surfaces late is deleted instead of running unnoticed.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import structlog
+from sqlalchemy import and_, or_
+
+from novita_gpu.catalog.service import OfferQuery
+from novita_gpu.core.context import AppContext
+from novita_gpu.core.errors import ServiceError
+from novita_gpu.db.models import Instance
+from novita_gpu.instances.placement import place
+from novita_gpu.instances.repository import InstanceRepository
+from novita_gpu.instances.states import Status
+from novita_gpu.instances.transitions import change_status
+from novita_gpu.instances.uow import UnitOfWork, update_instance
+from novita_gpu.instances.upstream_lookup import locate_created
+from novita_gpu.reconciler.runner import JobContext
+from novita_gpu.upstream import UpstreamError
+
+_log = structlog.get_logger("reconciler.recovery")
+
+# How long upstream may take to list an instance it has created.
+LISTING_DELAY = timedelta(seconds=60)
+GIVE_UP_AFTER = timedelta(minutes=15)
+MAX_CREATE_ATTEMPTS = 3
+ORPHAN_WATCH = timedelta(hours=1)
+BATCH = 50
+
+
+def _candidates(now: datetime) -> object:
+    unconfirmed_create = and_(
+        Instance.status == Status.CREATING.value,
+        Instance.novita_instance_id.is_(None),
+        Instance.deleted_at.is_(None),
+    )
+    deleted_before_confirmed = and_(
+        Instance.status == Status.DELETED.value,
+        Instance.novita_instance_id.is_(None),
+        Instance.create_sent_at.is_not(None),
+        Instance.desired_status == Status.DELETED.value,
+        Instance.deleted_at > now - ORPHAN_WATCH,
+    )
+    return or_(unconfirmed_create, deleted_before_confirmed)
+
+
+async def recover_creates(job: JobContext) -> None:
+    ctx = job.ctx
+    now = ctx.clock.now()
+    async with ctx.db.write() as session, session.begin():
+        ids = await InstanceRepository(session).claim(
+            _candidates(now),  # type: ignore[arg-type]
+            owner=job.owner,
+            now=now,
+            hold=timedelta(seconds=ctx.settings.upstream_timeout_seconds * 4 + 30),
+            limit=BATCH,
+        )
+    for instance_id in ids:
+        try:
+            await _recover(ctx, instance_id, job.owner)
+        except (UpstreamError, ServiceError) as exc:
+            _log.info("create recovery postponed", instance_id=instance_id, error=str(exc))
+    async with ctx.db.write() as session, session.begin():
+        await InstanceRepository(session).release(ids, job.owner)
+
+
+async def _recover(ctx: AppContext, instance_id: str, owner: str) -> None:
+    async with ctx.db.read() as session:
+        instance = await session.get(Instance, instance_id)
+    if instance is None or instance.novita_instance_id is not None:
+        return
+    found = await locate_created(ctx.upstream, instance)
+    if found is not None:
+        await _adopt_found(ctx, instance, found.id)
+        return
+    if instance.status == Status.DELETED.value:
+        return
+    now = ctx.clock.now()
+    if instance.create_sent_at is not None and now - instance.create_sent_at < LISTING_DELAY:
+        return  # upstream may simply not list it yet
+    if now - instance.created_at >= GIVE_UP_AFTER or instance.create_attempts >= MAX_CREATE_ATTEMPTS:
+        await update_instance(ctx, instance_id, _give_up)
+        return
+    await _send_again(ctx, instance, owner)
+
+
+async def _adopt_found(ctx: AppContext, instance: Instance, novita_id: str) -> None:
+    async def change(uow: UnitOfWork, row: Instance) -> None:
+        row.novita_instance_id = novita_id
+        row.next_sync_at = uow.recorder.clock.now()
+
+    await update_instance(ctx, instance.id, change)
+    if instance.status == Status.DELETED.value:
+        await ctx.upstream.delete_instance(novita_id)
+        _log.info("deleted an instance that surfaced after its delete", instance_id=instance.id)
+
+
+async def _give_up(uow: UnitOfWork, instance: Instance) -> None:
+    if instance.novita_instance_id is not None or instance.status != Status.CREATING.value:
+        return
+    await change_status(
+        uow.recorder,
+        instance,
+        Status.FAILED,
+        error=f"Create could not be completed on Novita after {instance.create_attempts} attempt(s)",
+    )
+    instance.deleted_at = uow.recorder.clock.now()
+
+
+async def _send_again(ctx: AppContext, instance: Instance, owner: str) -> None:
+    offers = await ctx.catalog.choose_offers(
+        OfferQuery(
+            product_name=instance.product_name,
+            region=instance.region,
+            regions=list(instance.regions_allowed or []) or None,
+            billing_mode="spot" if instance.billing_mode == "spot" else "onDemand",
+            max_price_per_hour=instance.max_price_per_hour,
+            gpu_num=instance.gpu_num,
+            rootfs_size=instance.rootfs_size,
+        )
+    )
+    placement = await place(ctx, instance.id, offers, owner=owner)
+    if placement.novita_id is None:
+        return
+
+    async def change(uow: UnitOfWork, row: Instance) -> None:
+        row.novita_instance_id = placement.novita_id
+        row.upstream_status = "toCreate"
+
+    await update_instance(ctx, instance.id, change)

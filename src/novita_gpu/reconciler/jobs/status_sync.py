@@ -1,0 +1,160 @@
+"""Status sync: fold upstream's view into every managed instance with paged list calls.
+
+One pass lists all upstream instances (one call per page) and updates the rows that changed,
+so N instances cost N/pageSize calls, not N GETs (ARCHITECTURE invariant 5). A pass runs every
+fast tick while any instance is in transition, otherwise once per ``INSTANCE_POLL_INTERVAL``.
+Instances missing from a complete listing are confirmed with one GET each before they are
+declared deleted (we were deleting them) or terminated (they vanished). Upstream-only instances
+are never touched.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import structlog
+
+from novita_gpu.core.context import AppContext
+from novita_gpu.db.models import Instance
+from novita_gpu.instances.repository import InstanceRepository
+from novita_gpu.instances.snapshot import apply_snapshot
+from novita_gpu.instances.states import TRANSITIONAL, Status, fold_upstream_status
+from novita_gpu.instances.transitions import change_status
+from novita_gpu.instances.uow import Change, UnitOfWork, update_instance
+from novita_gpu.reconciler.leases import LeaseRepository
+from novita_gpu.reconciler.runner import JobContext
+from novita_gpu.upstream import UpstreamError, UpstreamInstance, UpstreamNotFound
+
+_log = structlog.get_logger("reconciler.status_sync")
+
+FULL_PASS_MARK = "mark:status_sync:full"
+PAGE_SIZE = 100
+# Missing instances confirmed per pass (each costs one GET).
+MAX_CONFIRMATIONS = 25
+# An instance created this recently may be absent from a listing taken while it was created.
+_LISTING_GRACE = timedelta(seconds=30)
+_ON_THE_WAY_UP = frozenset(
+    {Status.CREATING, Status.STARTING, Status.RUNNING, Status.HEALTH_CHECKING, Status.READY}
+)
+
+
+async def _pass_due(ctx: AppContext, now: datetime) -> bool:
+    async with ctx.db.read() as session:
+        if await InstanceRepository(session).count_in(TRANSITIONAL):
+            return True
+        last = await LeaseRepository(session).last_mark(FULL_PASS_MARK)
+    slow = timedelta(seconds=ctx.settings.instance_poll_interval)
+    return last is None or now - last >= slow * 0.9
+
+
+def _fingerprint(instance: Instance) -> tuple[object, ...]:
+    return (
+        instance.status,
+        instance.upstream_status,
+        instance.spot_status,
+        instance.spot_reclaim_time,
+        instance.cluster_id,
+        instance.region,
+        repr(instance.port_mappings),
+    )
+
+
+def _upstream_failure(instance: Instance, snapshot: UpstreamInstance) -> str | None:
+    """Upstream's failure message when it explains why an instance on its way up is not."""
+    error = snapshot.status_error
+    if error is None or not error.message or snapshot.status == "running":
+        return None
+    return error.message if Status(instance.status) in _ON_THE_WAY_UP else None
+
+
+async def fold_snapshot(
+    uow: UnitOfWork, instance: Instance, snapshot: UpstreamInstance, *, detailed: bool
+) -> bool:
+    """Apply a snapshot and the status it implies; True if anything changed."""
+    before = _fingerprint(instance)
+    apply_snapshot(instance, snapshot, detailed=detailed)
+    error = _upstream_failure(instance, snapshot)
+    if error is not None:
+        await change_status(uow.recorder, instance, Status.FAILED, error=f"Novita: {error}")
+    else:
+        status = fold_upstream_status(Status(instance.status), snapshot.status)
+        await change_status(uow.recorder, instance, status)
+    changed = _fingerprint(instance) != before
+    if changed:
+        instance.updated_at = uow.recorder.clock.now()
+    return changed
+
+
+async def _apply_listing(ctx: AppContext, listing: dict[str, UpstreamInstance], started: datetime) -> list[str]:
+    """Update every managed row from ``listing``; return ids of rows missing from it."""
+    async with ctx.db.read() as session:
+        rows = list(await InstanceRepository(session).managed_with_novita_id())
+    missing: list[str] = []
+    for row in rows:
+        snapshot = listing.get(row.novita_instance_id or "")
+        if snapshot is None:
+            if row.created_at < started - _LISTING_GRACE and row.status != Status.TERMINATED.value:
+                missing.append(row.id)
+            continue
+        if _needs_update(row, snapshot):
+            await update_instance(ctx, row.id, _folder(snapshot))
+    return missing
+
+
+def _needs_update(row: Instance, snapshot: UpstreamInstance) -> bool:
+    """Cheap pre-check so an unchanged instance costs no write transaction."""
+    if row.upstream_status != snapshot.status or row.spot_status != snapshot.spot_status:
+        return True
+    if row.spot_reclaim_time != snapshot.spot_reclaim_time:
+        return True
+    return fold_upstream_status(Status(row.status), snapshot.status).value != row.status
+
+
+def _folder(snapshot: UpstreamInstance) -> Change:
+    async def change(uow: UnitOfWork, instance: Instance) -> None:
+        await fold_snapshot(uow, instance, snapshot, detailed=False)
+
+    return change
+
+
+async def _confirm_missing(ctx: AppContext, instance_id: str) -> None:
+    async with ctx.db.read() as session:
+        row = await session.get(Instance, instance_id)
+    if row is None or row.novita_instance_id is None:
+        return
+    try:
+        snapshot = await ctx.upstream.get_instance(row.novita_instance_id)
+    except UpstreamNotFound:
+        await update_instance(ctx, instance_id, _gone)
+        return
+    except UpstreamError as exc:
+        _log.info("could not confirm a missing instance", instance_id=instance_id, error=str(exc))
+        return
+    await update_instance(ctx, instance_id, _folder(snapshot))
+
+
+async def _gone(uow: UnitOfWork, instance: Instance) -> None:
+    if instance.status in {Status.DELETING.value, Status.DELETED.value}:
+        await change_status(uow.recorder, instance, Status.DELETED)
+        return
+    instance.upstream_status = None
+    await change_status(
+        uow.recorder,
+        instance,
+        Status.TERMINATED,
+        error="Instance disappeared from Novita without a delete from this service",
+    )
+
+
+async def sync_statuses(job: JobContext) -> None:
+    """One status-sync tick (see the module docstring)."""
+    ctx = job.ctx
+    started = ctx.clock.now()
+    if not await _pass_due(ctx, started):
+        return
+    listing = {item.id: item for item in await ctx.upstream.list_all_instances(page_size=PAGE_SIZE)}
+    missing = await _apply_listing(ctx, listing, started)
+    for instance_id in missing[:MAX_CONFIRMATIONS]:
+        await _confirm_missing(ctx, instance_id)
+    async with ctx.db.write() as session, session.begin():
+        await LeaseRepository(session).mark(FULL_PASS_MARK, started)
