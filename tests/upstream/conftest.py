@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -61,6 +62,13 @@ class SteppingClock:
 
     def advance(self, seconds: float) -> None:
         self.elapsed += seconds
+
+
+class UpperBound(random.Random):
+    """Jitter that always picks the top of its range, so the backoff ceiling is visible."""
+
+    def uniform(self, a: float, b: float) -> float:
+        return b
 
 
 def reply(status: int = 200, body: Any = None, **headers: str) -> httpx.Response:

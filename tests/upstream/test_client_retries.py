@@ -23,8 +23,14 @@ from novita_gpu.upstream import (
     UpstreamTimeout,
 )
 from tests.upstream import payloads
-from tests.upstream.conftest import FakeNovita, MakeClient, SteppingClock, error_reply, reply
-from tests.upstream.test_retry import UpperBound
+from tests.upstream.conftest import (
+    FakeNovita,
+    MakeClient,
+    SteppingClock,
+    UpperBound,
+    error_reply,
+    reply,
+)
 
 GET = "/gpu/instance"
 SERVER_ERROR = error_reply(500, "UNKNOWN", "boom")

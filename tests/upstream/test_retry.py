@@ -19,17 +19,11 @@ from novita_gpu.upstream import (
     UpstreamTimeout,
 )
 from novita_gpu.upstream.retry import backoff_delay, is_retryable, parse_retry_after, retry_delay
+from tests.upstream.conftest import UpperBound
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 POLICY = UpstreamPolicy(backoff_base_seconds=0.5, backoff_max_seconds=4.0, max_attempts=10)
 E = "GET /x"
-
-
-class UpperBound(random.Random):
-    """Jitter that always picks the top of its range, so the ceiling is visible."""
-
-    def uniform(self, a: float, b: float) -> float:
-        return b
 
 
 class TestBackoff:

@@ -4,7 +4,7 @@ Every failure of a call is classified once, here, into one of these classes::
 
     UpstreamError                     (base: .endpoint, .status_code, .reason, .upstream_message)
     ├── UpstreamTransientError        retried for idempotent calls; counts against the breaker
-    │   ├── UpstreamTimeout           connect/read/write/pool timeout (httpx.TimeoutException)
+    │   ├── UpstreamTimeout           connect/read/write/pool timeout, or HTTP 408
     │   ├── UpstreamConnectionError   refused or dropped connection, ReadError, RemoteProtocolError
     │   ├── UpstreamServerError       HTTP 5xx
     │   └── UpstreamRateLimited       HTTP 429 (.retry_after seconds | None)
@@ -24,6 +24,9 @@ Every failure of a call is classified once, here, into one of these classes::
 certainly did not (nothing was sent, the connection was refused, a 429 or a 4xx rejected it),
 ``True`` when the request went out and the answer was lost (read timeout, dropped connection,
 5xx). It decides which mutations may be retried and when a create's outcome is unknown.
+
+``UpstreamError`` itself is raised for transport failures that fit nowhere else (an unsupported
+protocol, an undecodable body); it is not retried.
 
 No error carries request headers, so the API key never reaches a message or a log line.
 """
