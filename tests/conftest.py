@@ -16,9 +16,12 @@ from novita_gpu.app import AppOptions, create_app
 from novita_gpu.core.clock import ManualClock
 from novita_gpu.core.config import Settings
 from novita_gpu.core.context import AppContext
+from novita_gpu.reconciler.runner import Runner
+from novita_gpu.reconciler.schedule import default_jobs
 from novita_gpu.emulator import EmulatorConfig, World, create_emulator_app, emulator_transport
 from novita_gpu.upstream import UpstreamPolicy
 from tests.support.asgi import running_app
+from tests.support.settings import make_settings
 from tests.support.databases import (
     postgres_worker_url,
     sqlite_copy,
@@ -27,25 +30,10 @@ from tests.support.databases import (
     using_postgres,
 )
 
-EMULATOR_API_URL = "http://emulator.test/gpu-instance/openapi"
 TEST_POLICY = UpstreamPolicy(
     timeout_seconds=5.0, max_attempts=3, retry_sleep=False, rate_per_second=10_000, burst=10_000,
     breaker_failure_threshold=5, breaker_reset_seconds=30,
 )
-
-
-def make_settings(database_url: str, **overrides: Any) -> Settings:
-    """Settings for tests: no .env file, emulator mode, the given database."""
-    values: dict[str, Any] = {
-        "database_url": database_url,
-        "novita_api_key": None,
-        "novita_api_base_url": EMULATOR_API_URL,
-        "webhook_url": None,
-        "webhook_secret": None,
-        "api_tokens": [],
-        **overrides,
-    }
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
 
 
 @pytest.fixture(scope="session")
@@ -112,3 +100,11 @@ async def api(
     app = create_app(settings, app_options(clock, emulator))
     async with running_app(app) as (client, state):
         yield Api(client=client, ctx=state["ctx"], world=world, clock=clock)
+
+
+@pytest.fixture
+async def runner(api: Api) -> AsyncIterator[Runner]:
+    """The reconciler's jobs, run on demand with ``await runner.run_once(name)``."""
+    jobs = Runner(api.ctx, default_jobs(api.ctx.settings))
+    yield jobs
+    await jobs.stop()

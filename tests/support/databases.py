@@ -41,7 +41,8 @@ def postgres_worker_url(worker: str) -> str:
     assert POSTGRES_URL
     base = make_url(POSTGRES_URL.replace("postgres://", "postgresql://", 1))
     name = f"{base.database}_{worker}"
-    asyncio.run(_create_database(base.render_as_string(hide_password=False), name))
+    admin = base.set(database="postgres").render_as_string(hide_password=False)
+    asyncio.run(_create_database(admin, name))
     url = base.set(database=name).render_as_string(hide_password=False)
     upgrade(url)
     return url

@@ -63,7 +63,7 @@ class Settings(BaseSettings):
     # Instances
     default_region: str = "CN-HK-01"
     instance_poll_interval: int = Field(30, ge=1, description="slow reconcile cadence, s")
-    instance_fast_poll_interval: int = Field(3, ge=1, description="transitional cadence, s")
+    instance_fast_poll_interval: float = Field(3, ge=0.05, description="transitional cadence, s")
     instance_startup_timeout_minutes: int = Field(20, ge=1)
     deleted_retention_days: int = Field(30, ge=0)
     catalog_cache_ttl: int = Field(300, ge=0, description="seconds")

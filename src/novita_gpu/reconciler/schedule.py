@@ -22,9 +22,9 @@ def default_jobs(settings: Settings) -> list[Job]:
     fast = float(settings.instance_fast_poll_interval)
     return [
         Job("status_sync", fast, sync_statuses),
-        Job("readiness", READINESS_INTERVAL, probe_ready),
+        Job("readiness", min(READINESS_INTERVAL, fast), probe_ready),
         Job("intents", fast, complete_intents),
-        Job("create_recovery", RECOVERY_INTERVAL, recover_creates),
+        Job("create_recovery", min(RECOVERY_INTERVAL, fast * 2), recover_creates),
         Job("startup_timeouts", TIMEOUT_INTERVAL, fail_slow_startups),
         Job("housekeeping", HOUSEKEEPING_INTERVAL, housekeeping),
     ]
