@@ -17,6 +17,8 @@ import psutil
 from fastapi import FastAPI
 
 from novita_gpu import __version__
+from novita_gpu.catalog import CatalogService
+from novita_gpu.catalog.router import router as catalog_router
 from novita_gpu.core.clock import Clock, SystemClock
 from novita_gpu.core.config import Settings
 from novita_gpu.core.context import AppContext
@@ -39,6 +41,7 @@ class AppOptions:
 
     clock: Clock = field(default_factory=SystemClock)
     upstream_transport: httpx.AsyncBaseTransport | None = None
+    upstream_policy: UpstreamPolicy | None = None
     migrate: bool = True
     background: bool = True
     on_ready: list[Callable[[AppContext], None]] = field(default_factory=list)
@@ -86,11 +89,17 @@ async def _build_context(
         http,
         base_url=str(settings.novita_api_base_url),
         api_key=_api_key(settings),
-        policy=upstream_policy(settings),
+        policy=options.upstream_policy or upstream_policy(settings),
         clock=options.clock,
         observer=metrics.observe_upstream,
     )
-    return AppContext(settings, options.clock, db, metrics, http, upstream)
+    catalog = CatalogService(
+        upstream,
+        options.clock,
+        ttl_seconds=settings.catalog_cache_ttl,
+        default_region=settings.default_region,
+    )
+    return AppContext(settings, options.clock, db, metrics, http, upstream, catalog)
 
 
 def create_app(settings: Settings, options: AppOptions | None = None) -> FastAPI:
@@ -115,6 +124,7 @@ def create_app(settings: Settings, options: AppOptions | None = None) -> FastAPI
     )
     install_error_handlers(app)
     app.include_router(health.router)
+    app.include_router(catalog_router)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
     return app

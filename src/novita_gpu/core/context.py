@@ -11,9 +11,11 @@ import httpx
 from novita_gpu.core.clock import Clock
 from novita_gpu.core.config import Settings
 from novita_gpu.db.engine import Database
+from novita_gpu.events.bus import EventBus
 from novita_gpu.observability.metrics import Metrics
 
 if TYPE_CHECKING:
+    from novita_gpu.catalog import CatalogService
     from novita_gpu.upstream import NovitaClient
 
 
@@ -27,7 +29,17 @@ class AppContext:
     metrics: Metrics
     upstream_http: httpx.AsyncClient
     upstream: NovitaClient
+    catalog: CatalogService
     started_monotonic: float = field(default_factory=time.monotonic)
+    bus: EventBus = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.bus = EventBus(self.clock)
+
+    @property
+    def global_webhook_url(self) -> str | None:
+        url = self.settings.webhook_url
+        return str(url) if url else None
 
     @property
     def uptime_seconds(self) -> float:
