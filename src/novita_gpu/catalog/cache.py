@@ -77,7 +77,8 @@ class TtlCache(Generic[K, V]):
         task = self._loading.get(key)
         if task is None:
             self._misses += 1
-            task = asyncio.get_running_loop().create_task(self._load(key, load))
+            loading = self._load(key, load, self._generation)
+            task = asyncio.get_running_loop().create_task(loading)
             self._loading[key] = task
             task.add_done_callback(partial(self._landed, key))
         else:
@@ -109,8 +110,7 @@ class TtlCache(Generic[K, V]):
         del self._entries[key]
         return None
 
-    async def _load(self, key: K, load: Callable[[], Awaitable[V]]) -> V:
-        generation = self._generation
+    async def _load(self, key: K, load: Callable[[], Awaitable[V]], generation: int) -> V:
         value = await load()
         if self.ttl_seconds > 0 and generation == self._generation:
             self._store(key, value)
