@@ -36,7 +36,8 @@ class OfferQuery:
     """What a create asks for; the defaults are SPEC 2.2's.
 
     ``region`` is tried first; ``regions`` (when given) are the only acceptable regions, in the
-    order to try them. Both take region codes (``CN-HK-01``, any case) or cluster ids.
+    order to try them (an empty list restricts nothing). Both take region codes (``CN-HK-01``,
+    any case) or cluster ids.
     ``max_price_per_hour`` is USD for all ``gpu_num`` GPUs together.
     """
 
