@@ -16,6 +16,7 @@ from novita_gpu.app import AppOptions, create_app
 from novita_gpu.core.clock import ManualClock
 from novita_gpu.core.config import Settings
 from novita_gpu.core.context import AppContext
+from novita_gpu.observability.logging import configure_logging
 from novita_gpu.reconciler.runner import Runner
 from novita_gpu.reconciler.schedule import default_jobs
 from novita_gpu.emulator import EmulatorConfig, World, create_emulator_app, emulator_transport
@@ -29,6 +30,8 @@ from tests.support.databases import (
     truncate_all,
     using_postgres,
 )
+
+configure_logging("warning")
 
 TEST_POLICY = UpstreamPolicy(
     timeout_seconds=5.0, max_attempts=3, retry_sleep=False, rate_per_second=10_000, burst=10_000,

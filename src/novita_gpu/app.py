@@ -25,7 +25,10 @@ from novita_gpu.core.context import AppContext
 from novita_gpu.core.http_errors import install_error_handlers
 from novita_gpu.db.engine import Database
 from novita_gpu.db.migrate import upgrade_async
+from novita_gpu.instances.router import router as instances_router
 from novita_gpu.observability import health
+from novita_gpu.reconciler.runner import Runner
+from novita_gpu.reconciler.schedule import default_jobs
 from novita_gpu.observability.metrics import Metrics
 from novita_gpu.observability.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from novita_gpu.upstream import NovitaClient, UpstreamPolicy
@@ -112,6 +115,10 @@ def create_app(settings: Settings, options: AppOptions | None = None) -> FastAPI
         async with AsyncExitStack() as stack:
             ctx = await _build_context(settings, opts, metrics, stack)
             psutil.cpu_percent(interval=None)  # prime the CPU sampler for /health
+            if opts.background:
+                runner = Runner(ctx, default_jobs(settings))
+                runner.start()
+                stack.push_async_callback(runner.stop)
             for hook in opts.on_ready:
                 hook(ctx)
             yield {"ctx": ctx}
@@ -125,6 +132,7 @@ def create_app(settings: Settings, options: AppOptions | None = None) -> FastAPI
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(catalog_router)
+    app.include_router(instances_router)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
     return app

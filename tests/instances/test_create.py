@@ -124,9 +124,14 @@ class TestNames:
         assert response.json()["error"]["code"] == "NAME_TAKEN"
         assert len(upstream_named(api, "dup")) == 1
 
-    async def test_name_is_reusable_after_delete(self, api: Api) -> None:
+    async def test_name_is_held_while_deleting_and_free_once_deleted(
+        self, api: Api, runner: Runner
+    ) -> None:
         first = await create(api, "again")
         await api.client.delete(f"/api/instances/{first['instanceId']}")
+        held = await api.client.post("/api/instances", json=body("again"))
+        assert held.status_code == 409
+        await settle(api, runner)
         second = await create(api, "again")
         assert second["instanceId"] != first["instanceId"]
 

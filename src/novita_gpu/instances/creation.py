@@ -49,6 +49,7 @@ from novita_gpu.upstream import UpstreamInsufficientResource
 IDEMPOTENCY_SCOPE = "POST /api/instances"
 # What we tell clients to expect; the emulator's default world is much quicker.
 _TYPICAL_BOOT = timedelta(minutes=5)
+_TRANSIENT_STATUSES = frozenset({503, 504})
 
 
 @dataclass(frozen=True)
@@ -244,7 +245,11 @@ class CreateFlow:
     async def _fail(
         self, instance_id: str, message: str, key: str | None, error: ServiceError
     ) -> None:
-        """Mark the row failed and free its name; remember 4xx answers for the key."""
+        """Mark the row failed and free its name.
+
+        A final answer is remembered for the key; a transient one (503/504) is not, so a retry
+        with the same key tries again.
+        """
         async with write_unit(self.ctx) as uow:
             instance = await uow.instances.get(instance_id)
             assert instance is not None
@@ -252,7 +257,7 @@ class CreateFlow:
             instance.deleted_at = self.ctx.clock.now()
             instance.lease_owner = None
             instance.lease_expires_at = None
-            if key and error.status_code < 500:
+            if key and error.status_code not in _TRANSIENT_STATUSES:
                 await IdempotencyRepository(uow.session).complete(
                     IDEMPOTENCY_SCOPE, key, error.status_code, error_body(error)
                 )

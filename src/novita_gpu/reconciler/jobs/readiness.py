@@ -100,7 +100,7 @@ class Round:
 async def _run_round(job: JobContext, instance: Instance) -> Round:
     config = ProbeConfig.resolve(job.ctx.settings, instance.health_check_config or {})
     snapshot = None
-    if config.enabled and _needs_details(instance) and instance.novita_instance_id:
+    if _needs_details(instance) and instance.novita_instance_id:
         try:
             snapshot = await job.ctx.upstream.get_instance(instance.novita_instance_id)
             apply_snapshot(instance, snapshot, detailed=True)
