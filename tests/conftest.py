@@ -11,18 +11,18 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
+from starlette.applications import Starlette
 
 from novita_gpu.app import AppOptions, create_app
 from novita_gpu.core.clock import ManualClock
 from novita_gpu.core.config import Settings
 from novita_gpu.core.context import AppContext
+from novita_gpu.emulator import EmulatorConfig, World, create_emulator_app, emulator_transport
 from novita_gpu.observability.logging import configure_logging
 from novita_gpu.reconciler.runner import Runner
 from novita_gpu.reconciler.schedule import default_jobs
-from novita_gpu.emulator import EmulatorConfig, World, create_emulator_app, emulator_transport
 from novita_gpu.upstream import UpstreamPolicy
 from tests.support.asgi import running_app
-from tests.support.settings import make_settings
 from tests.support.databases import (
     postgres_worker_url,
     sqlite_copy,
@@ -30,12 +30,18 @@ from tests.support.databases import (
     truncate_all,
     using_postgres,
 )
+from tests.support.settings import make_settings
 
 configure_logging("warning")
 
 TEST_POLICY = UpstreamPolicy(
-    timeout_seconds=5.0, max_attempts=3, retry_sleep=False, rate_per_second=10_000, burst=10_000,
-    breaker_failure_threshold=5, breaker_reset_seconds=30,
+    timeout_seconds=5.0,
+    max_attempts=3,
+    retry_sleep=False,
+    rate_per_second=10_000,
+    burst=10_000,
+    breaker_failure_threshold=5,
+    breaker_reset_seconds=30,
 )
 
 
@@ -60,12 +66,12 @@ def clock() -> ManualClock:
 
 
 @pytest.fixture
-def emulator(clock: ManualClock) -> FastAPI:
+def emulator(clock: ManualClock) -> Starlette:
     return create_emulator_app(EmulatorConfig.preset("fast"), clock=clock)
 
 
 @pytest.fixture
-def world(emulator: FastAPI) -> World:
+def world(emulator: Starlette) -> World:
     found: World = emulator.state.world
     return found
 
@@ -85,7 +91,7 @@ class Api:
     clock: ManualClock
 
 
-def app_options(clock: ManualClock, emulator: FastAPI, **overrides: Any) -> AppOptions:
+def app_options(clock: ManualClock, emulator: Starlette, **overrides: Any) -> AppOptions:
     return AppOptions(
         clock=clock,
         upstream_transport=emulator_transport(emulator),
@@ -98,7 +104,7 @@ def app_options(clock: ManualClock, emulator: FastAPI, **overrides: Any) -> AppO
 
 @pytest.fixture
 async def api(
-    settings: Settings, clock: ManualClock, emulator: FastAPI, world: World
+    settings: Settings, clock: ManualClock, emulator: Starlette, world: World
 ) -> AsyncIterator[Api]:
     app = create_app(settings, app_options(clock, emulator))
     async with running_app(app) as (client, state):

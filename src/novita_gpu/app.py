@@ -27,10 +27,10 @@ from novita_gpu.db.engine import Database
 from novita_gpu.db.migrate import upgrade_async
 from novita_gpu.instances.router import router as instances_router
 from novita_gpu.observability import health
-from novita_gpu.reconciler.runner import Runner
-from novita_gpu.reconciler.schedule import default_jobs
 from novita_gpu.observability.metrics import Metrics
 from novita_gpu.observability.middleware import BodyLimitMiddleware, RequestContextMiddleware
+from novita_gpu.reconciler.runner import Runner
+from novita_gpu.reconciler.schedule import default_jobs
 from novita_gpu.upstream import NovitaClient, UpstreamPolicy
 
 

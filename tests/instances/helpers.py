@@ -12,7 +12,12 @@ NO_PROBE = {"enabled": False}
 
 def body(name: str = "job-1", **overrides: Any) -> dict[str, Any]:
     """A valid create body (RTX 4090 on the pytorch-jupyter template)."""
-    return {"name": name, "productName": "RTX 4090 24GB", "templateId": "pytorch-jupyter", **overrides}
+    return {
+        "name": name,
+        "productName": "RTX 4090 24GB",
+        "templateId": "pytorch-jupyter",
+        **overrides,
+    }
 
 
 async def create(api: Api, name: str = "job-1", **overrides: Any) -> dict[str, Any]:

@@ -34,12 +34,17 @@ def calls(api: Api, key: str) -> int:
 
 
 class TestFollowsUpstream:
-    async def test_create_reaches_ready_and_records_every_step(self, api: Api, runner: Runner) -> None:
+    async def test_create_reaches_ready_and_records_every_step(
+        self, api: Api, runner: Runner
+    ) -> None:
         created = await ready_instance(api, runner)
         events = (await api.client.get(f"/api/instances/{created['instanceId']}/events")).json()
         types = [event["type"] for event in events["events"]]
         assert types == [
-            "instance.created", "instance.running", "instance.health_checking", "instance.ready",
+            "instance.created",
+            "instance.running",
+            "instance.health_checking",
+            "instance.ready",
         ]
         instance = (await api.client.get(f"/api/instances/{created['instanceId']}")).json()
         assert instance["healthCheck"]["status"] == "skipped"
@@ -76,7 +81,9 @@ class TestStopStart:
         await settle(api, runner)
         assert await status_of(api, created["instanceId"]) == "ready"
 
-    async def test_second_stop_is_accepted_without_upstream_call(self, api: Api, runner: Runner) -> None:
+    async def test_second_stop_is_accepted_without_upstream_call(
+        self, api: Api, runner: Runner
+    ) -> None:
         created = await stopped_instance(api, runner)
         before = calls(api, "POST /gpu/instance/stop")
         response = await api.client.post(f"/api/instances/{created['instanceId']}/stop")
@@ -92,7 +99,9 @@ class TestStopStart:
         assert response.status_code == 202
         assert calls(api, "POST /gpu/instance/start") == 0
 
-    async def test_stop_while_booting_is_finished_once_running(self, api: Api, runner: Runner) -> None:
+    async def test_stop_while_booting_is_finished_once_running(
+        self, api: Api, runner: Runner
+    ) -> None:
         created = await create(api, "early", healthCheck=NO_PROBE)
         response = await api.client.post(f"/api/instances/{created['instanceId']}/stop")
         assert response.status_code == 202
@@ -105,7 +114,9 @@ class TestStopStart:
         self, api: Api, runner: Runner
     ) -> None:
         created = await stopped_instance(api, runner)
-        api.world.add_fault("error", "/gpu/instance/start", count=1, status=400, reason="INSUFFICIENT_RESOURCE")
+        api.world.add_fault(
+            "error", "/gpu/instance/start", count=1, status=400, reason="INSUFFICIENT_RESOURCE"
+        )
         response = await api.client.post(f"/api/instances/{created['instanceId']}/start")
         assert response.status_code == 422
         assert response.json()["error"]["code"] == "INSUFFICIENT_RESOURCE"
@@ -199,7 +210,9 @@ class TestLastUsed:
             pytest.param(-timedelta(days=2), False, id="before-creation"),
         ],
     )
-    async def test_time_rules(self, api: Api, runner: Runner, offset: timedelta, valid: bool) -> None:
+    async def test_time_rules(
+        self, api: Api, runner: Runner, offset: timedelta, valid: bool
+    ) -> None:
         created = await ready_instance(api, runner)
         when = (api.clock.now() + offset).isoformat()
         response = await api.client.put(
@@ -213,8 +226,15 @@ class TestLastUsed:
 class TestAdoptAndComprehensive:
     def outside_instance(self, api: Api, name: str = "outside") -> str:
         made = api.world.create_instance(
-            {"name": name, "productId": "4090.16c62g", "gpuNum": 1, "rootfsSize": 60,
-             "imageUrl": "busybox", "kind": "gpu", "clusterId": "us-ca-6"}
+            {
+                "name": name,
+                "productId": "4090.16c62g",
+                "gpuNum": 1,
+                "rootfsSize": 60,
+                "imageUrl": "busybox",
+                "kind": "gpu",
+                "clusterId": "us-ca-6",
+            }
         )
         return str(made.id)
 
@@ -228,7 +248,8 @@ class TestAdoptAndComprehensive:
         body = response.json()
         sources = {item["novitaInstanceId"]: item["source"] for item in body["instances"]}
         assert sources[novita_id] == "upstream"
-        assert body["managed"] == 1 and body["upstreamOnly"] == 1
+        assert body["managed"] == 1
+        assert body["upstreamOnly"] == 1
         after = api.world.request_counts()
         mutations = {k for k in after if k.startswith("POST") and after[k] != before.get(k, 0)}
         assert mutations == set()
@@ -236,7 +257,9 @@ class TestAdoptAndComprehensive:
 
     async def test_adopt_then_manage(self, api: Api, runner: Runner) -> None:
         novita_id = self.outside_instance(api)
-        response = await api.client.post("/api/instances/adopt", json={"novitaInstanceId": novita_id})
+        response = await api.client.post(
+            "/api/instances/adopt", json={"novitaInstanceId": novita_id}
+        )
         assert response.status_code == 201
         adopted = response.json()
         assert adopted["source"] == "adopted"
@@ -246,7 +269,9 @@ class TestAdoptAndComprehensive:
         assert stop.status_code == 202
 
     async def test_adopt_unknown_is_404(self, api: Api) -> None:
-        response = await api.client.post("/api/instances/adopt", json={"novitaInstanceId": "ffffffffffffffff"})
+        response = await api.client.post(
+            "/api/instances/adopt", json={"novitaInstanceId": "ffffffffffffffff"}
+        )
         assert response.status_code == 404
 
 
@@ -261,7 +286,9 @@ class TestStopAllAndListing:
         listing = (await api.client.get("/api/instances", params={"status": "stopped"})).json()
         assert listing["total"] == 3
 
-    async def test_list_pages_newest_first_without_upstream_calls(self, api: Api, runner: Runner) -> None:
+    async def test_list_pages_newest_first_without_upstream_calls(
+        self, api: Api, runner: Runner
+    ) -> None:
         for index in range(5):
             await create(api, f"page-{index}", healthCheck=NO_PROBE)
             api.clock.advance(1)
@@ -269,7 +296,11 @@ class TestStopAllAndListing:
         first = (await api.client.get("/api/instances", params={"limit": 2})).json()
         assert [i["name"] for i in first["instances"]] == ["page-4", "page-3"]
         assert first["total"] == 5
-        second = (await api.client.get("/api/instances", params={"limit": 2, "cursor": first["nextCursor"]})).json()
+        second = (
+            await api.client.get(
+                "/api/instances", params={"limit": 2, "cursor": first["nextCursor"]}
+            )
+        ).json()
         assert [i["name"] for i in second["instances"]] == ["page-2", "page-1"]
         prefix = (await api.client.get("/api/instances", params={"name": "page-1*"})).json()
         assert prefix["total"] == 1

@@ -66,7 +66,9 @@ class LiveStack:
                 raise AssertionError(f"timed out waiting for {what}")
             await asyncio.sleep(0.05)
 
-    async def wait_status(self, instance_id: str, status: str, timeout: float = 20.0) -> dict[str, Any]:
+    async def wait_status(
+        self, instance_id: str, status: str, timeout: float = 20.0
+    ) -> dict[str, Any]:
         response = await self.client.get(
             f"/api/instances/{instance_id}", params={"waitFor": status, "timeout": timeout}
         )

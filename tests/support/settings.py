@@ -19,4 +19,4 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
         "api_tokens": [],
         **overrides,
     }
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+    return Settings(_env_file=None, **values)

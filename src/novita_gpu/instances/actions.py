@@ -24,8 +24,8 @@ from novita_gpu.instances.rules import Decision, decide_delete, decide_start, de
 from novita_gpu.instances.snapshot import apply_snapshot
 from novita_gpu.instances.states import Status, fold_upstream_status
 from novita_gpu.instances.transitions import change_status
-from novita_gpu.instances.upstream_lookup import locate_created
 from novita_gpu.instances.uow import Change, UnitOfWork, update_instance, write_unit
+from novita_gpu.instances.upstream_lookup import locate_created
 from novita_gpu.upstream import (
     ActionResult,
     UpstreamError,
@@ -148,7 +148,9 @@ class InstanceActions:
 
         return await _record(self.ctx, instance_id, apply)
 
-    async def _stop_refused(self, instance: Instance, event_type: EventType | None) -> ActionOutcome:
+    async def _stop_refused(
+        self, instance: Instance, event_type: EventType | None
+    ) -> ActionOutcome:
         refreshed = await self._refresh(instance)
         if Status(refreshed.status) in {Status.STOPPED, Status.STOPPING}:
             return ActionOutcome(refreshed, f"Instance is already {refreshed.status}")

@@ -24,8 +24,8 @@ from sqlalchemy.exc import IntegrityError
 from novita_gpu.catalog.service import Offer, OfferQuery, TemplateSpec
 from novita_gpu.core.context import AppContext
 from novita_gpu.core.errors import (
-    InsufficientResource,
     InstanceNotFound,
+    InsufficientResource,
     NameTaken,
     ServiceError,
     SpendLimitExceeded,
@@ -118,7 +118,9 @@ class CreateFlow:
             return CreateResult(replay.status_code, replay.body)
         if replay.instance_id is None:
             return None
-        return CreateResult(201, await self._response_for(replay.instance_id, "Create already accepted"))
+        return CreateResult(
+            201, await self._response_for(replay.instance_id, "Create already accepted")
+        )
 
     async def _check_name_free(self, name: str) -> None:
         async with self.ctx.db.read() as session:
@@ -209,7 +211,9 @@ class CreateFlow:
             "pricePerHour": usd(instance.price_units),
         }
 
-    async def _finish(self, instance_id: str, placement: Placement, key: str | None) -> CreateResult:
+    async def _finish(
+        self, instance_id: str, placement: Placement, key: str | None
+    ) -> CreateResult:
         if placement.novita_id is None and not placement.unknown:
             error = self._placement_error(placement)
             await self._fail(instance_id, error.message, key, error)
@@ -266,7 +270,9 @@ class CreateFlow:
 
     async def _complete_key(self, key: str, status_code: int, body: dict[str, Any]) -> None:
         async with write_unit(self.ctx) as uow:
-            await IdempotencyRepository(uow.session).complete(IDEMPOTENCY_SCOPE, key, status_code, body)
+            await IdempotencyRepository(uow.session).complete(
+                IDEMPOTENCY_SCOPE, key, status_code, body
+            )
 
     async def _response_for(self, instance_id: str, message: str) -> dict[str, Any]:
         async with self.ctx.db.read() as session:

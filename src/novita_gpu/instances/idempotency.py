@@ -65,9 +65,7 @@ class IdempotencyRepository:
     ) -> None:
         """Record that ``key`` now belongs to the create of ``instance_id``."""
         await self.session.execute(
-            delete(IdempotencyKey).where(
-                IdempotencyKey.scope == scope, IdempotencyKey.key == key
-            )
+            delete(IdempotencyKey).where(IdempotencyKey.scope == scope, IdempotencyKey.key == key)
         )
         self.session.add(
             IdempotencyKey(
@@ -91,9 +89,7 @@ class IdempotencyRepository:
     async def release(self, scope: str, key: str) -> None:
         """Forget ``key`` (the request failed in a way a retry may fix)."""
         await self.session.execute(
-            delete(IdempotencyKey).where(
-                IdempotencyKey.scope == scope, IdempotencyKey.key == key
-            )
+            delete(IdempotencyKey).where(IdempotencyKey.scope == scope, IdempotencyKey.key == key)
         )
 
     async def purge_expired(self, now: datetime) -> int:
@@ -101,4 +97,3 @@ class IdempotencyRepository:
             delete(IdempotencyKey).where(IdempotencyKey.expires_at <= now)
         )
         return int(getattr(result, "rowcount", 0) or 0)
-

@@ -20,8 +20,8 @@ from pydantic import SecretStr
 from novita_gpu.catalog.service import Offer
 from novita_gpu.core.context import AppContext
 from novita_gpu.db.models import Instance
-from novita_gpu.instances.upstream_lookup import MARKER_ENV, locate_created
 from novita_gpu.instances.uow import write_unit
+from novita_gpu.instances.upstream_lookup import MARKER_ENV, locate_created
 from novita_gpu.upstream import (
     CreateInstanceRequest,
     CreateOutcomeUnknown,

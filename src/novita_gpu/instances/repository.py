@@ -16,7 +16,7 @@ from novita_gpu.db.models import Instance
 from novita_gpu.db.types import UTCDateTime
 from novita_gpu.instances.states import Status
 
-_T = TypeVar("_T", bound=tuple[Any, ...])
+_T = TypeVar("_T", bound=Any)
 
 
 @dataclass(frozen=True)
@@ -78,7 +78,9 @@ class InstanceRepository:
         query = select(Instance.novita_instance_id).where(Instance.novita_instance_id.is_not(None))
         return {row for row in (await self.session.execute(query)).scalars() if row}
 
-    async def page(self, filters: ListFilter, cursor: Cursor | None, limit: int) -> Sequence[Instance]:
+    async def page(
+        self, filters: ListFilter, cursor: Cursor | None, limit: int
+    ) -> Sequence[Instance]:
         """One page, newest first; ``limit`` items at most."""
         query = self._filtered(select(Instance), filters)
         if cursor is not None:
@@ -102,7 +104,9 @@ class InstanceRepository:
             query = query.where(Instance.deleted_at.is_(None))
         if filters.name:
             if filters.name.endswith("*"):
-                prefix = filters.name[:-1].replace("\\", "\\\\").replace("%", r"\%").replace("_", r"\_")
+                prefix = (
+                    filters.name[:-1].replace("\\", "\\\\").replace("%", r"\%").replace("_", r"\_")
+                )
                 query = query.where(Instance.name.like(f"{prefix}%", escape="\\"))
             else:
                 query = query.where(Instance.name == filters.name)
@@ -132,7 +136,8 @@ class InstanceRepository:
         query = select(func.coalesce(func.sum(Instance.price_units), 0)).where(
             Instance.deleted_at.is_(None), Instance.status.in_([s.value for s in statuses])
         )
-        return int((await self.session.execute(query)).scalar_one())
+        total = (await self.session.execute(query)).scalar_one()
+        return int(total or 0)
 
     async def claim(
         self,

@@ -58,7 +58,9 @@ def _statuses(raw: str | None) -> tuple[str, ...]:
     return values
 
 
-@router.post("", status_code=201, response_model=None, responses={201: {"model": CreateInstanceOut}})
+@router.post(
+    "", status_code=201, response_model=None, responses={201: {"model": CreateInstanceOut}}
+)
 async def create_instance(
     ctx: ContextDep,
     body: CreateInstanceIn,
@@ -81,10 +83,14 @@ async def list_instances(
 ) -> JSONResponse:
     """Managed instances, newest first; reads local state only."""
     filters = ListFilter(statuses=_statuses(status), name=name, region=region)
-    items, total, next_cursor = await InstanceService(ctx).list(filters, cursor, limit)
+    items, total, next_cursor = await InstanceService(ctx).list_page(filters, cursor, limit)
     now = ctx.clock.now()
     return JSONResponse(
-        {"instances": [instance_view(i, now) for i in items], "total": total, "nextCursor": next_cursor}
+        {
+            "instances": [instance_view(i, now) for i in items],
+            "total": total,
+            "nextCursor": next_cursor,
+        }
     )
 
 
@@ -94,23 +100,34 @@ async def comprehensive(ctx: ContextDep) -> JSONResponse:
     merged = await InstanceService(ctx).comprehensive()
     managed = sum(1 for item in merged if item["source"] != "upstream")
     return JSONResponse(
-        {"instances": merged, "total": len(merged), "managed": managed, "upstreamOnly": len(merged) - managed}
+        {
+            "instances": merged,
+            "total": len(merged),
+            "managed": managed,
+            "upstreamOnly": len(merged) - managed,
+        }
     )
 
 
 @router.post("/start", status_code=202, response_model=None, responses={202: {"model": ActionOut}})
 async def start_by_name(ctx: ContextDep, body: InstanceNameIn) -> JSONResponse:
-    return _action(await InstanceService(ctx).start(body.instance_name, by_name=True), ctx.clock.now())
+    return _action(
+        await InstanceService(ctx).start(body.instance_name, by_name=True), ctx.clock.now()
+    )
 
 
 @router.post("/stop", status_code=202, response_model=None, responses={202: {"model": ActionOut}})
 async def stop_by_name(ctx: ContextDep, body: InstanceNameIn) -> JSONResponse:
-    return _action(await InstanceService(ctx).stop(body.instance_name, by_name=True), ctx.clock.now())
+    return _action(
+        await InstanceService(ctx).stop(body.instance_name, by_name=True), ctx.clock.now()
+    )
 
 
 @router.post("/delete", status_code=202, response_model=None, responses={202: {"model": ActionOut}})
 async def delete_by_name(ctx: ContextDep, body: InstanceNameIn) -> JSONResponse:
-    return _action(await InstanceService(ctx).delete(body.instance_name, by_name=True), ctx.clock.now())
+    return _action(
+        await InstanceService(ctx).delete(body.instance_name, by_name=True), ctx.clock.now()
+    )
 
 
 @router.put("/last-used", response_model=None)
@@ -130,7 +147,9 @@ def _touched(instance: Any, now: Any) -> JSONResponse:
     )
 
 
-@router.post("/adopt", status_code=201, response_model=None, responses={201: {"model": InstanceOut}})
+@router.post(
+    "/adopt", status_code=201, response_model=None, responses={201: {"model": InstanceOut}}
+)
 async def adopt(ctx: ContextDep, body: AdoptIn) -> JSONResponse:
     """Manage an instance that exists on Novita but was not created here."""
     instance = await InstanceService(ctx).adopt(body)
@@ -138,12 +157,19 @@ async def adopt(ctx: ContextDep, body: AdoptIn) -> JSONResponse:
 
 
 @router.post("/stop-all", status_code=202, response_model=None)
-async def stop_all(ctx: ContextDep, body: Annotated[StopAllIn | None, Body()] = None) -> JSONResponse:
+async def stop_all(
+    ctx: ContextDep, body: Annotated[StopAllIn | None, Body()] = None
+) -> JSONResponse:
     """Stop every managed instance that is alive."""
     dry_run = body.dry_run if body else False
     results = await InstanceService(ctx).stop_all(dry_run)
     failed = sum(1 for result in results if "error" in result)
-    summary = {"dryRun": dry_run, "total": len(results), "stopped": len(results) - failed, "failed": failed}
+    summary = {
+        "dryRun": dry_run,
+        "total": len(results),
+        "stopped": len(results) - failed,
+        "failed": failed,
+    }
     return JSONResponse({**summary, "results": results}, status_code=202)
 
 
@@ -169,25 +195,39 @@ async def get_instance(
     return JSONResponse(view, headers=headers)
 
 
-@router.post("/{instance_id}/start", status_code=202, response_model=None, responses={202: {"model": ActionOut}})
+@router.post(
+    "/{instance_id}/start",
+    status_code=202,
+    response_model=None,
+    responses={202: {"model": ActionOut}},
+)
 async def start(ctx: ContextDep, instance_id: str) -> JSONResponse:
     """Start a stopped (or failed) instance and follow it until ready."""
     return _action(await InstanceService(ctx).start(instance_id), ctx.clock.now())
 
 
-@router.post("/{instance_id}/stop", status_code=202, response_model=None, responses={202: {"model": ActionOut}})
+@router.post(
+    "/{instance_id}/stop",
+    status_code=202,
+    response_model=None,
+    responses={202: {"model": ActionOut}},
+)
 async def stop(ctx: ContextDep, instance_id: str) -> JSONResponse:
     return _action(await InstanceService(ctx).stop(instance_id), ctx.clock.now())
 
 
-@router.delete("/{instance_id}", status_code=202, response_model=None, responses={202: {"model": ActionOut}})
+@router.delete(
+    "/{instance_id}", status_code=202, response_model=None, responses={202: {"model": ActionOut}}
+)
 async def delete(ctx: ContextDep, instance_id: str) -> JSONResponse:
     """Delete upstream and keep a tombstone for DELETED_RETENTION_DAYS."""
     return _action(await InstanceService(ctx).delete(instance_id), ctx.clock.now())
 
 
 @router.put("/{instance_id}/last-used", response_model=None)
-async def touch(ctx: ContextDep, instance_id: str, body: Annotated[LastUsedIn | None, Body()] = None) -> JSONResponse:
+async def touch(
+    ctx: ContextDep, instance_id: str, body: Annotated[LastUsedIn | None, Body()] = None
+) -> JSONResponse:
     """Heartbeat for auto-stop; ``lastUsedAt`` defaults to now."""
     instance = await InstanceService(ctx).touch(instance_id, body.last_used_at if body else None)
     return _touched(instance, ctx.clock.now())

@@ -14,7 +14,7 @@ from novita_gpu.core.errors import (
     OperationInProgress,
 )
 from novita_gpu.db.models import Instance
-from novita_gpu.instances.states import Status, parse_upstream_status, UpstreamStatus
+from novita_gpu.instances.states import Status, UpstreamStatus, parse_upstream_status
 
 
 class Decision(Enum):
@@ -49,7 +49,8 @@ def decide_start(instance: Instance) -> Decision:
         return Decision.NOOP
     if status in {Status.STOPPING, Status.MIGRATING, Status.DELETING}:
         raise OperationInProgress(
-            f"Instance is {status.value}; try again when it has finished", details=_details(instance)
+            f"Instance is {status.value}; try again when it has finished",
+            details=_details(instance),
         )
     if status == Status.DELETED:
         raise InstanceNotStartable("Instance is deleted", details=_details(instance))

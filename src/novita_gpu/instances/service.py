@@ -87,7 +87,7 @@ class InstanceService:
 
     # listings
 
-    async def list(
+    async def list_page(
         self, filters: ListFilter, cursor_token: str | None, limit: int
     ) -> tuple[list[Instance], int, str | None]:
         cursor = Cursor.decode(cursor_token) if cursor_token else None
@@ -114,7 +114,10 @@ class InstanceService:
             managed = list(await InstanceRepository(session).page(ListFilter(), None, 10_000))
         now = self.ctx.clock.now()
         by_novita_id = {item.id: item for item in upstream}
-        merged = [self._managed_view(row, by_novita_id.get(row.novita_instance_id or ""), now) for row in managed]
+        merged = [
+            self._managed_view(row, by_novita_id.get(row.novita_instance_id or ""), now)
+            for row in managed
+        ]
         known = {row.novita_instance_id for row in managed}
         merged += [upstream_only_view(item) for item in upstream if item.id not in known]
         return merged
@@ -143,7 +146,9 @@ class InstanceService:
             raise ValidationFailed.for_field("lastUsedAt", "must not be in the future")
         target = await (self.get_by_name(reference) if by_name else self.get(reference))
         if when < target.created_at - CLOCK_SKEW:
-            raise ValidationFailed.for_field("lastUsedAt", "must not be before the instance was created")
+            raise ValidationFailed.for_field(
+                "lastUsedAt", "must not be before the instance was created"
+            )
         async with write_unit(self.ctx) as uow:
             instance = await uow.instances.get(target.id)
             assert instance is not None
@@ -161,7 +166,9 @@ class InstanceService:
             if await uow.instances.get_by_reference(snapshot.id):
                 raise InstanceAlreadyManaged(details={"novitaInstanceId": snapshot.id})
             if await uow.instances.get_live_by_name(name):
-                raise NameTaken(f"An instance named {name!r} already exists", details={"name": name})
+                raise NameTaken(
+                    f"An instance named {name!r} already exists", details={"name": name}
+                )
             instance = self._adopted_row(body, snapshot, name)
             uow.instances.add(instance)
             await uow.recorder.record(instance, EventType.CREATED, {"adopted": True})
@@ -216,7 +223,10 @@ class InstanceService:
         async with self.ctx.db.read() as session:
             targets = list(await InstanceRepository(session).live_in_statuses(STOPPABLE))
         if dry_run:
-            return [{"instanceId": t.id, "name": t.name, "status": t.status, "action": "would stop"} for t in targets]
+            return [
+                {"instanceId": t.id, "name": t.name, "status": t.status, "action": "would stop"}
+                for t in targets
+            ]
         limit = asyncio.Semaphore(STOP_ALL_CONCURRENCY)
 
         async def stop_one(target: Instance) -> dict[str, Any]:
@@ -224,8 +234,17 @@ class InstanceService:
                 try:
                     outcome = await self.actions.stop(target.id)
                 except ServiceError as exc:
-                    return {"instanceId": target.id, "name": target.name, "error": exc.message, "code": exc.code}
-                return {"instanceId": target.id, "name": target.name, "status": outcome.instance.status}
+                    return {
+                        "instanceId": target.id,
+                        "name": target.name,
+                        "error": exc.message,
+                        "code": exc.code,
+                    }
+                return {
+                    "instanceId": target.id,
+                    "name": target.name,
+                    "status": outcome.instance.status,
+                }
 
         return list(await asyncio.gather(*(stop_one(t) for t in targets)))
 
@@ -264,7 +283,9 @@ def upstream_only_view(item: UpstreamInstance) -> dict[str, Any]:
         "portMappings": [
             {"port": m.port, "type": m.type, "endpoint": m.endpoint} for m in item.port_mappings
         ],
-        "createdAt": item.created_at.isoformat().replace("+00:00", "Z") if item.created_at else None,
+        "createdAt": item.created_at.isoformat().replace("+00:00", "Z")
+        if item.created_at
+        else None,
         "source": "upstream",
     }
 

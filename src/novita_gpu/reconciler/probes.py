@@ -58,7 +58,9 @@ def _url(endpoint: str) -> str:
     return endpoint if "://" in endpoint else f"http://{endpoint}"
 
 
-async def probe_http(http: httpx.AsyncClient, port: int, endpoint: str | None, timeout: float) -> ProbeResult:
+async def probe_http(
+    http: httpx.AsyncClient, port: int, endpoint: str | None, timeout: float
+) -> ProbeResult:
     """GET ``endpoint`` once; never raises."""
     started = time.perf_counter()
     if not endpoint:
@@ -67,7 +69,9 @@ async def probe_http(http: httpx.AsyncClient, port: int, endpoint: str | None, t
         response = await http.get(_url(endpoint), timeout=timeout)
     except httpx.HTTPError as exc:
         elapsed = (time.perf_counter() - started) * 1000
-        return ProbeResult(port, endpoint, False, None, elapsed, f"{type(exc).__name__}: {exc}"[:300])
+        return ProbeResult(
+            port, endpoint, False, None, elapsed, f"{type(exc).__name__}: {exc}"[:300]
+        )
     elapsed = (time.perf_counter() - started) * 1000
     ok_status = 200 <= response.status_code < 400
     proxy_page = looks_like_proxy_error(response.text)
@@ -76,7 +80,9 @@ async def probe_http(http: httpx.AsyncClient, port: int, endpoint: str | None, t
 
 
 def _explain(status: int, proxy_page: bool) -> str:
-    return f"HTTP {status}" + (" (proxy error page: the application is not answering)" if proxy_page else "")
+    return f"HTTP {status}" + (
+        " (proxy error page: the application is not answering)" if proxy_page else ""
+    )
 
 
 async def probe_tcp(port: int, endpoint: str | None, timeout: float) -> ProbeResult:
@@ -86,7 +92,9 @@ async def probe_tcp(port: int, endpoint: str | None, timeout: float) -> ProbeRes
     if target is None or not target.hostname or not target.port:
         return ProbeResult(port, endpoint, False, None, 0.0, "no host:port endpoint published yet")
     try:
-        _, writer = await asyncio.wait_for(asyncio.open_connection(target.hostname, target.port), timeout)
+        _, writer = await asyncio.wait_for(
+            asyncio.open_connection(target.hostname, target.port), timeout
+        )
     except (OSError, TimeoutError) as exc:
         elapsed = (time.perf_counter() - started) * 1000
         return ProbeResult(port, endpoint, False, None, elapsed, f"connect failed: {exc}"[:300])

@@ -14,7 +14,8 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from typing import Any
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -58,7 +59,7 @@ class Runner:
         self,
         ctx: AppContext,
         jobs: Sequence[Job],
-        extra_tasks: Sequence[Callable[[AppContext], Awaitable[None]]] = (),
+        extra_tasks: Sequence[Callable[[AppContext], Coroutine[Any, Any, None]]] = (),
     ) -> None:
         self.ctx = ctx
         self.jobs = {job.name: job for job in jobs}

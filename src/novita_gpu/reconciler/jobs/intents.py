@@ -51,10 +51,16 @@ async def _complete(job: JobContext, row: Instance) -> None:
     novita_id = row.novita_instance_id
     assert novita_id is not None
     try:
-        if row.desired_status == Status.STOPPED.value and row.upstream_status in _STOPPABLE_UPSTREAM:
+        if (
+            row.desired_status == Status.STOPPED.value
+            and row.upstream_status in _STOPPABLE_UPSTREAM
+        ):
             result = await job.ctx.upstream.stop_instance(novita_id)
             await update_instance(job.ctx, row.id, _sent(result.state or "toStop"))
-        elif row.desired_status == Status.DELETED.value and row.upstream_status not in _REMOVING_UPSTREAM:
+        elif (
+            row.desired_status == Status.DELETED.value
+            and row.upstream_status not in _REMOVING_UPSTREAM
+        ):
             result = await job.ctx.upstream.delete_instance(novita_id)
             await update_instance(job.ctx, row.id, _sent(result.state or "toRemove"))
     except (UpstreamInvalidState, UpstreamNotFound):

@@ -61,8 +61,8 @@ class ProbeConfig:
     def delay_after(self, round_number: int) -> float:
         """Jittered exponential delay before the next round (rounds count from 1)."""
         exponent = min(round_number - 1, max(self.retry_attempts, 0))
-        base = min(_MAX_DELAY_SECONDS, self.retry_delay_s * 2**exponent)
-        return base * random.uniform(0.75, 1.25)  # noqa: S311 - jitter, not security
+        base = min(_MAX_DELAY_SECONDS, self.retry_delay_s * float(2**exponent))
+        return base * random.uniform(0.75, 1.25)
 
 
 def probe_targets(instance: Instance, config: ProbeConfig) -> list[dict[str, Any]]:
@@ -123,7 +123,12 @@ async def _record_round(uow: UnitOfWork, instance: Instance, found: Round) -> No
     if found.snapshot is not None:
         apply_snapshot(instance, found.snapshot, detailed=True)
     if instance.status == Status.RUNNING.value:
-        instance.health_check = {"status": "checking", "startedAt": iso(now), "rounds": 0, "endpoints": []}
+        instance.health_check = {
+            "status": "checking",
+            "startedAt": iso(now),
+            "rounds": 0,
+            "endpoints": [],
+        }
         await change_status(uow.recorder, instance, Status.HEALTH_CHECKING)
     await _conclude(uow, instance, found, now)
 
@@ -141,7 +146,13 @@ async def _conclude(uow: UnitOfWork, instance: Instance, found: Round, now: date
         await _ready(uow, instance)
     elif now - _started_at(instance, now) >= timedelta(seconds=found.config.max_wait_s):
         instance.health_check = {**base, "status": "failed"}
-        await change_status(uow.recorder, instance, Status.FAILED, error=_failure_text(found.results), data={"healthCheck": instance.health_check})
+        await change_status(
+            uow.recorder,
+            instance,
+            Status.FAILED,
+            error=_failure_text(found.results),
+            data={"healthCheck": instance.health_check},
+        )
     else:
         healthy = any(result.healthy for result in found.results)
         instance.health_check = {**base, "status": "partial" if healthy else "unhealthy"}
@@ -172,7 +183,9 @@ async def probe_ready(job: JobContext) -> None:
     """One readiness tick: claim due instances and probe them concurrently."""
     ctx = job.ctx
     now = ctx.clock.now()
-    due = Instance.status.in_(_PROBED) & or_(Instance.next_probe_at.is_(None), Instance.next_probe_at <= now)
+    due = Instance.status.in_(_PROBED) & or_(
+        Instance.next_probe_at.is_(None), Instance.next_probe_at <= now
+    )
     async with ctx.db.write() as session, session.begin():
         ids = await InstanceRepository(session).claim(
             due, owner=job.owner, now=now, hold=timedelta(minutes=2), limit=BATCH

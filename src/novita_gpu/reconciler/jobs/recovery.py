@@ -93,7 +93,10 @@ async def _recover(ctx: AppContext, instance_id: str, owner: str) -> None:
     now = ctx.clock.now()
     if instance.create_sent_at is not None and now - instance.create_sent_at < LISTING_DELAY:
         return  # upstream may simply not list it yet
-    if now - instance.created_at >= GIVE_UP_AFTER or instance.create_attempts >= MAX_CREATE_ATTEMPTS:
+    if (
+        now - instance.created_at >= GIVE_UP_AFTER
+        or instance.create_attempts >= MAX_CREATE_ATTEMPTS
+    ):
         await update_instance(ctx, instance_id, _give_up)
         return
     await _send_again(ctx, instance, owner)
@@ -117,7 +120,9 @@ async def _give_up(uow: UnitOfWork, instance: Instance) -> None:
         uow.recorder,
         instance,
         Status.FAILED,
-        error=f"Create could not be completed on Novita after {instance.create_attempts} attempt(s)",
+        error=(
+            f"Create could not be completed on Novita after {instance.create_attempts} attempt(s)"
+        ),
     )
     instance.deleted_at = uow.recorder.clock.now()
 

@@ -27,7 +27,7 @@ from novita_gpu.upstream import UpstreamError, UpstreamInstance, UpstreamNotFoun
 
 _log = structlog.get_logger("reconciler.status_sync")
 
-FULL_PASS_MARK = "mark:status_sync:full"
+FULL_PASS_MARK = "mark:status_sync:full"  # noqa: S105 - a lease name, not a secret
 PAGE_SIZE = 100
 # Missing instances confirmed per pass (each costs one GET).
 MAX_CONFIRMATIONS = 25
@@ -85,7 +85,9 @@ async def fold_snapshot(
     return changed
 
 
-async def _apply_listing(ctx: AppContext, listing: dict[str, UpstreamInstance], started: datetime) -> list[str]:
+async def _apply_listing(
+    ctx: AppContext, listing: dict[str, UpstreamInstance], started: datetime
+) -> list[str]:
     """Update every managed row from ``listing``; return ids of rows missing from it."""
     async with ctx.db.read() as session:
         rows = list(await InstanceRepository(session).managed_with_novita_id())
