@@ -129,7 +129,7 @@ class InstanceRepository:
             .group_by(Instance.status)
         )
         rows = await self.session.execute(query)
-        return {status: count for status, count in rows.tuples()}
+        return {status: count for status, count in rows}
 
     async def committed_spend_units(self, statuses: frozenset[Status]) -> int:
         """Sum of hourly prices (Novita units) of live instances in ``statuses``."""

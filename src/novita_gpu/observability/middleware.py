@@ -73,9 +73,9 @@ class RequestContextMiddleware:
 class BodyLimitMiddleware:
     """Refuses request bodies over ``max_bytes`` with 413 ``PAYLOAD_TOO_LARGE``.
 
-    A declared ``Content-Length`` over the limit is refused before reading; a chunked body is
-    counted as it is read and the read fails with :class:`PayloadTooLarge`, which the error
-    handlers render.
+    A declared ``Content-Length`` over the limit is refused before reading. A streamed body is
+    counted as it is read; past the limit the app sees the client go away, and whatever it
+    answers is replaced by the 413 envelope.
     """
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
@@ -88,21 +88,30 @@ class BodyLimitMiddleware:
             return
         declared = _content_length(scope)
         if declared is not None and declared > self.max_bytes:
-            response = error_response(self._error())
-            await response(scope, receive, send)
+            await error_response(self._error())(scope, receive, send)
             return
         received = 0
+        exceeded = False
 
         async def limited_receive() -> Message:
-            nonlocal received
+            nonlocal received, exceeded
+            if exceeded:
+                return {"type": "http.disconnect"}
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
-                    raise self._error()
+                    exceeded = True
+                    return {"type": "http.disconnect"}
             return message
 
-        await self.app(scope, limited_receive, send)
+        async def guarded_send(message: Message) -> None:
+            if not exceeded:
+                await send(message)
+            elif message["type"] == "http.response.start":
+                await error_response(self._error())(scope, receive, send)
+
+        await self.app(scope, limited_receive, guarded_send)
 
     def _error(self) -> PayloadTooLarge:
         return PayloadTooLarge(
