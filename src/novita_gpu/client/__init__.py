@@ -1,0 +1,84 @@
+"""Python SDK for the novita-gpu API: sync and async clients, typed models, typed errors.
+
+    from novita_gpu.client import Client
+
+    with Client() as gpu:  # NOVITA_GPU_URL / NOVITA_GPU_TOKEN, or arguments
+        created = gpu.create_instance("trainer", "RTX 4090 24GB", "pytorch-jupyter")
+        instance = gpu.wait_for_ready(created.instance_id)
+        print(instance.connection_details.jupyter)
+
+It depends on httpx and pydantic only, never on the server's packages.
+"""
+
+from novita_gpu.client._async_client import AsyncClient
+from novita_gpu.client._client import Client
+from novita_gpu.client._config import DEFAULT_BASE_URL, TOKEN_ENV, URL_ENV, Retries
+from novita_gpu.client._errors import (
+    AuthenticationError,
+    ConflictError,
+    InstanceFailedError,
+    InvalidResponseError,
+    NetworkError,
+    NoCapacityError,
+    NotFoundError,
+    NovitaGPUError,
+    RateLimitedError,
+    SpendLimitError,
+    UpstreamError,
+    ValidationError,
+    WaitError,
+    WaitTimeout,
+)
+from novita_gpu.client._models import (
+    ActionResult,
+    AutoStop,
+    ConnectionDetails,
+    CreateResult,
+    Event,
+    Health,
+    HealthCheck,
+    HeartbeatResult,
+    Instance,
+    InstancePage,
+    PortMapping,
+    ProbeResult,
+    ProductOffer,
+    Spot,
+)
+
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "TOKEN_ENV",
+    "URL_ENV",
+    "ActionResult",
+    "AsyncClient",
+    "AuthenticationError",
+    "AutoStop",
+    "Client",
+    "ConflictError",
+    "ConnectionDetails",
+    "CreateResult",
+    "Event",
+    "Health",
+    "HealthCheck",
+    "HeartbeatResult",
+    "Instance",
+    "InstanceFailedError",
+    "InstancePage",
+    "InvalidResponseError",
+    "NetworkError",
+    "NoCapacityError",
+    "NotFoundError",
+    "NovitaGPUError",
+    "PortMapping",
+    "ProbeResult",
+    "ProductOffer",
+    "RateLimitedError",
+    "Retries",
+    "SpendLimitError",
+    "Spot",
+    "UpstreamError",
+    "ValidationError",
+    "WaitError",
+    "WaitTimeout",
+]

@@ -1,0 +1,209 @@
+"""Typed views of the server's JSON (SPEC 2.2, 2.5, 2.8, 2.9).
+
+Field names are snake_case in Python and camelCase on the wire. Every model is tolerant:
+unknown fields are kept (``model_extra``) rather than rejected, and almost every field has a
+default, so a newer server never breaks an older SDK.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+#: Statuses from which an instance will not reach ``ready`` on its own.
+GIVE_UP_STATUSES = frozenset({"failed", "terminated", "deleted"})
+
+
+class Model(BaseModel):
+    """camelCase aliases, snake_case names, extra fields allowed."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, extra="allow", frozen=True
+    )
+
+
+class PortMapping(Model):
+    port: int
+    type: str = "http"
+    endpoint: str | None = None
+
+
+class ConnectionDetails(Model):
+    """How to reach an instance. ``ssh_password`` only with ``include_secrets=True``."""
+
+    ssh: str | None = None
+    ssh_password: str | None = None
+    jupyter: str | None = None
+    web_terminal: str | None = None
+    endpoints: dict[str, str | None] = {}
+
+
+class ProbeResult(Model):
+    port: int
+    endpoint: str | None = None
+    status: str
+    http_status: int | None = None
+    response_time_ms: float | None = None
+    error: str | None = None
+
+
+class HealthCheck(Model):
+    status: str = "pending"
+    checked_at: datetime | None = None
+    endpoints: list[ProbeResult] = []
+
+
+class AutoStop(Model):
+    enabled: bool = False
+    idle_minutes: int | None = None
+
+
+class Spot(Model):
+    status: str | None = None
+    reclaim_time: datetime | None = None
+
+
+class Instance(Model):
+    """One managed instance (SPEC 2.2 "Instance object")."""
+
+    id: str
+    name: str
+    status: str
+    upstream_status: str | None = None
+    novita_instance_id: str | None = None
+    product_id: str | None = None
+    product_name: str | None = None
+    region: str | None = None
+    cluster_id: str | None = None
+    gpu_num: int | None = None
+    rootfs_size: int | None = None
+    billing_mode: str | None = None
+    template_id: str | None = None
+    image_url: str | None = None
+    price_per_hour: float | None = None
+    port_mappings: list[PortMapping] = []
+    connection_details: ConnectionDetails = ConnectionDetails()
+    health_check: HealthCheck = HealthCheck()
+    auto_stop: AutoStop = AutoStop()
+    spot: Spot = Spot()
+    webhook_url: str | None = None
+    last_used_at: datetime | None = None
+    created_at: datetime | None = None
+    started_at: datetime | None = None
+    ready_at: datetime | None = None
+    stopped_at: datetime | None = None
+    deleted_at: datetime | None = None
+    last_error: str | None = None
+    runtime_seconds: float = 0.0
+    estimated_cost_usd: float = 0.0
+    source: str = "managed"
+
+    @property
+    def is_ready(self) -> bool:
+        return self.status == "ready"
+
+    @property
+    def has_given_up(self) -> bool:
+        """True when the instance is ``failed``, ``terminated`` or ``deleted``."""
+        return self.status in GIVE_UP_STATUSES
+
+
+class CreateResult(Model):
+    """``POST /api/instances`` (201): the original service's fields plus the instance."""
+
+    instance_id: str
+    novita_instance_id: str | None = None
+    status: str
+    message: str | None = None
+    product_id: str | None = None
+    product_name: str | None = None
+    region: str | None = None
+    spot_price: float | None = None
+    price: float | None = None
+    estimated_ready_time: datetime | None = None
+    instance: Instance
+
+
+class ActionResult(Model):
+    """Start, stop and delete (202): the request was accepted; ``instance`` as it is now."""
+
+    instance_id: str
+    status: str
+    message: str | None = None
+    instance: Instance
+
+
+class HeartbeatResult(Model):
+    instance_id: str
+    last_used_at: datetime | None = None
+    message: str | None = None
+    instance: Instance
+
+
+class InstancePage(Model):
+    """One page of ``GET /api/instances``, newest first."""
+
+    instances: list[Instance]
+    total: int
+    next_cursor: str | None = None
+
+
+class Event(Model):
+    """A state change (SPEC 2.5), from the history or the live stream.
+
+    The stream sends the webhook payload, which names the type ``event``; the history names
+    it ``type``. Both land in :attr:`type`. ``instance`` is present in stream events.
+    """
+
+    id: str
+    type: str = Field(validation_alias=AliasChoices("type", "event"))
+    instance_id: str
+    status: str | None = None
+    timestamp: datetime | None = None
+    data: dict[str, Any] = {}
+    instance: Instance | None = None
+    error: str | None = None
+
+
+class EventList(Model):
+    events: list[Event]
+    total: int = 0
+
+
+class ProductOffer(Model):
+    """An offer of a product in a region; prices in USD per GPU-hour."""
+
+    product_id: str
+    product_name: str
+    region: str | None = None
+    cluster_id: str | None = None
+    billing_mode: str | None = None
+    price_per_hour: float | None = None
+    spot_price: float | None = None
+    on_demand_price: float | None = None
+    available: bool = False
+    reason: str | None = None
+    inventory_state: str | None = None
+    cpu_per_gpu: int | None = None
+    memory_per_gpu: int | None = None
+    min_rootfs: int | None = None
+    max_rootfs: int | None = None
+
+
+class ProductList(Model):
+    products: list[ProductOffer]
+    total: int = 0
+
+
+class Health(Model):
+    """``GET /health``; the detailed sections stay plain dicts (they grow often)."""
+
+    status: str
+    timestamp: datetime | None = None
+    uptime: float | None = None
+    version: str | None = None
+    mode: str | None = None
+    services: dict[str, Any] = {}
