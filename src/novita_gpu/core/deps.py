@@ -16,7 +16,8 @@ from starlette.requests import Request
 from novita_gpu.core.context import AppContext
 
 
-def get_context(request: Request) -> AppContext:
+async def get_context(request: Request) -> AppContext:
+    """The app context (async: a sync dependency would cost a thread hop per request)."""
     ctx: AppContext = request.state.ctx
     return ctx
 

@@ -3,16 +3,25 @@
 SQLite runs in WAL mode with a busy timeout. Its transactions are started explicitly:
 ``BEGIN`` for read sessions and ``BEGIN IMMEDIATE`` for write sessions, so two writers queue
 on the write lock instead of failing with ``SQLITE_BUSY`` when one upgrades a read lock.
+
+:meth:`Database.fetch` runs one Core SELECT for the hot read endpoints. On PostgreSQL it uses
+the async engine. On SQLite it runs the statement on a small thread pool with the synchronous
+driver: one thread hop instead of the dozen aiosqlite makes per statement (see
+``bench/instances_read.py``); WAL readers never wait for writers, so this never blocks.
 """
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
-from sqlalchemy.engine import URL, Connection, make_url
+from sqlalchemy import Executable, Row, event
+from sqlalchemy import create_engine as create_sync_engine
+from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -21,6 +30,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 _WRITE_OPTION = "novita_write"
+_READ_THREADS = 4
 
 
 def async_url(url: str) -> URL:
@@ -76,16 +86,47 @@ def _create_sqlite_engine(target: URL, *, echo: bool) -> AsyncEngine:
 
 
 @dataclass(frozen=True)
+class Query:
+    """A prebuilt statement and its bind parameters, for :meth:`Database.fetch`."""
+
+    statement: Executable
+    params: dict[str, Any]
+
+
+def _sqlite_reader(engine: AsyncEngine) -> Engine | None:
+    """A synchronous read-only engine on the same SQLite file, or None for other databases."""
+    url = engine.url
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return None
+    reader = create_sync_engine(
+        url.set(drivername="sqlite"),
+        connect_args={"timeout": 30, "check_same_thread": False},
+        pool_size=_READ_THREADS,
+    )
+
+    @event.listens_for(reader, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA query_only=ON")
+        cursor.close()
+
+    return reader
+
+
+@dataclass(frozen=True)
 class Database:
     """The engine plus the two session factories the app hands out.
 
     ``read`` sessions are for queries; ``write`` sessions take the write lock up front on
-    SQLite. On PostgreSQL both behave the same.
+    SQLite. On PostgreSQL both behave the same. ``fetch`` is the fast path for single reads.
     """
 
     engine: AsyncEngine
     read: async_sessionmaker[AsyncSession]
     write: async_sessionmaker[AsyncSession]
+    reader: Engine | None = None
+    read_pool: ThreadPoolExecutor | None = None
 
     @classmethod
     def from_url(cls, url: str, *, echo: bool = False) -> Database:
@@ -94,15 +135,36 @@ class Database:
     @classmethod
     def from_engine(cls, engine: AsyncEngine) -> Database:
         write_engine = engine.execution_options(**{_WRITE_OPTION: True})
+        reader = _sqlite_reader(engine)
+        pool = ThreadPoolExecutor(_READ_THREADS, "db-read") if reader is not None else None
         return cls(
             engine=engine,
             read=async_sessionmaker(engine, expire_on_commit=False),
             write=async_sessionmaker(write_engine, expire_on_commit=False),
+            reader=reader,
+            read_pool=pool,
         )
 
     @property
     def dialect(self) -> str:
         return self.engine.dialect.name
 
+    async def fetch(self, query: Query) -> Sequence[Row[Any]]:
+        """All rows of one Core SELECT (no ORM objects, no transaction kept)."""
+        if self.reader is None or self.read_pool is None:
+            async with self.engine.connect() as connection:
+                return (await connection.execute(query.statement, query.params)).all()
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.read_pool, self._fetch_sync, query)
+
+    def _fetch_sync(self, query: Query) -> Sequence[Row[Any]]:
+        assert self.reader is not None
+        with self.reader.connect() as connection:
+            return connection.execute(query.statement, query.params).all()
+
     async def dispose(self) -> None:
         await self.engine.dispose()
+        if self.reader is not None:
+            self.reader.dispose()
+        if self.read_pool is not None:
+            self.read_pool.shutdown(wait=False)

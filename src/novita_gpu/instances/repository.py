@@ -7,14 +7,27 @@ import binascii
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from functools import lru_cache
+from typing import Any, Literal, TypeVar
 
-from sqlalchemy import ColumnElement, Select, and_, delete, func, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    bindparam,
+    delete,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from novita_gpu.db.engine import Query
 from novita_gpu.db.models import Instance
 from novita_gpu.db.types import UTCDateTime
 from novita_gpu.instances.states import Status
+from novita_gpu.instances.views import VIEW_COLUMNS
 
 _T = TypeVar("_T", bound=Any)
 
@@ -51,6 +64,135 @@ class Cursor:
         return cls(parsed, instance_id) if parsed else None
 
 
+def filtered(query: Select[_T], filters: ListFilter) -> Select[_T]:
+    """``query`` narrowed by the list filters (tombstones only when asked for by status)."""
+    if filters.statuses:
+        query = query.where(Instance.status.in_(filters.statuses))
+    if Status.DELETED.value not in filters.statuses:
+        query = query.where(Instance.deleted_at.is_(None))
+    if filters.name and filters.name.endswith("*"):
+        query = query.where(Instance.name.like(_like_prefix(filters.name), escape="\\"))
+    elif filters.name:
+        query = query.where(Instance.name == filters.name)
+    if filters.region:
+        query = query.where(Instance.region == filters.region)
+    return query
+
+
+def _like_prefix(pattern: str) -> str:
+    prefix = pattern[:-1]
+    for special in ("\\", "%", "_"):
+        prefix = prefix.replace(special, "\\" + special)
+    return f"{prefix}%"
+
+
+def newest_first(query: Select[_T], cursor: Cursor | None) -> Select[_T]:
+    """Newest first (created_at desc, id desc), starting after ``cursor``."""
+    if cursor is not None:
+        query = query.where(
+            or_(
+                Instance.created_at < cursor.created_at,
+                and_(Instance.created_at == cursor.created_at, Instance.id < cursor.id),
+            )
+        )
+    return query.order_by(Instance.created_at.desc(), Instance.id.desc())
+
+
+# The hot read statements are built once per shape with bind parameters: SQLAlchemy reuses
+# a compiled statement cheaply only when it is the same statement object (bench/instances_read).
+
+
+@dataclass(frozen=True)
+class _Shape:
+    statuses: bool
+    include_deleted: bool
+    name: Literal["", "exact", "prefix"]
+    region: bool
+    cursor: bool
+
+
+def _shape(filters: ListFilter, cursor: Cursor | None) -> _Shape:
+    name: Literal["", "exact", "prefix"] = ""
+    if filters.name:
+        name = "prefix" if filters.name.endswith("*") else "exact"
+    return _Shape(
+        statuses=bool(filters.statuses),
+        include_deleted=Status.DELETED.value in filters.statuses,
+        name=name,
+        region=bool(filters.region),
+        cursor=cursor is not None,
+    )
+
+
+def _where_for(query: Select[_T], shape: _Shape) -> Select[_T]:
+    if shape.statuses:
+        query = query.where(Instance.status.in_(bindparam("statuses", expanding=True)))
+    if not shape.include_deleted:
+        query = query.where(Instance.deleted_at.is_(None))
+    if shape.name == "prefix":
+        query = query.where(Instance.name.like(bindparam("name"), escape="\\"))
+    elif shape.name == "exact":
+        query = query.where(Instance.name == bindparam("name"))
+    if shape.region:
+        query = query.where(Instance.region == bindparam("region"))
+    return query
+
+
+@lru_cache(maxsize=64)
+def _page_query(shape: _Shape) -> Select[Any]:
+    query = _where_for(select(*VIEW_COLUMNS), shape)
+    if shape.cursor:
+        after = bindparam("cursor_at", type_=UTCDateTime())
+        query = query.where(
+            or_(
+                Instance.created_at < after,
+                and_(Instance.created_at == after, Instance.id < bindparam("cursor_id")),
+            )
+        )
+    return query.order_by(Instance.created_at.desc(), Instance.id.desc()).limit(bindparam("limit"))
+
+
+@lru_cache(maxsize=64)
+def _count_query(shape: _Shape) -> Select[Any]:
+    return _where_for(select(func.count()).select_from(Instance), shape)
+
+
+def _params(filters: ListFilter, cursor: Cursor | None) -> dict[str, Any]:
+    params: dict[str, Any] = {}
+    if filters.statuses:
+        params["statuses"] = list(filters.statuses)
+    if filters.name:
+        params["name"] = _like_prefix(filters.name) if filters.name.endswith("*") else filters.name
+    if filters.region:
+        params["region"] = filters.region
+    if cursor is not None:
+        params["cursor_at"] = cursor.created_at
+        params["cursor_id"] = cursor.id
+    return params
+
+
+def view_page_query(filters: ListFilter, cursor: Cursor | None, limit: int) -> Query:
+    """Rows of :data:`VIEW_COLUMNS` for one page of the list endpoint, newest first."""
+    params = {**_params(filters, cursor), "limit": limit}
+    return Query(_page_query(_shape(filters, cursor)), params)
+
+
+def count_query(filters: ListFilter) -> Query:
+    return Query(_count_query(_shape(filters, None)), _params(filters, None))
+
+
+_BY_ID = select(*VIEW_COLUMNS).where(Instance.id == bindparam("ref")).limit(1)
+_BY_NOVITA_ID = (
+    select(*VIEW_COLUMNS).where(Instance.novita_instance_id == bindparam("ref")).limit(1)
+)
+
+
+def view_by_reference_query(reference: str) -> Query:
+    """The view row of an instance by local id, or by the Novita id of a managed one."""
+    statement = _BY_ID if reference.startswith("inst_") else _BY_NOVITA_ID
+    return Query(statement, {"ref": reference})
+
+
 class InstanceRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -81,38 +223,9 @@ class InstanceRepository:
     async def page(
         self, filters: ListFilter, cursor: Cursor | None, limit: int
     ) -> Sequence[Instance]:
-        """One page, newest first; ``limit`` items at most."""
-        query = self._filtered(select(Instance), filters)
-        if cursor is not None:
-            query = query.where(
-                or_(
-                    Instance.created_at < cursor.created_at,
-                    and_(Instance.created_at == cursor.created_at, Instance.id < cursor.id),
-                )
-            )
-        query = query.order_by(Instance.created_at.desc(), Instance.id.desc()).limit(limit)
+        """One page of ORM rows, newest first; ``limit`` items at most."""
+        query = newest_first(filtered(select(Instance), filters), cursor).limit(limit)
         return (await self.session.execute(query)).scalars().all()
-
-    async def count(self, filters: ListFilter) -> int:
-        query = self._filtered(select(func.count()).select_from(Instance), filters)
-        return (await self.session.execute(query)).scalar_one()
-
-    def _filtered(self, query: Select[_T], filters: ListFilter) -> Select[_T]:
-        if filters.statuses:
-            query = query.where(Instance.status.in_(filters.statuses))
-        if Status.DELETED.value not in filters.statuses:
-            query = query.where(Instance.deleted_at.is_(None))
-        if filters.name:
-            if filters.name.endswith("*"):
-                prefix = (
-                    filters.name[:-1].replace("\\", "\\\\").replace("%", r"\%").replace("_", r"\_")
-                )
-                query = query.where(Instance.name.like(f"{prefix}%", escape="\\"))
-            else:
-                query = query.where(Instance.name == filters.name)
-        if filters.region:
-            query = query.where(Instance.region == filters.region)
-        return query
 
     async def live_in_statuses(self, statuses: frozenset[Status]) -> Sequence[Instance]:
         """Every non-deleted instance whose status is one of ``statuses``."""

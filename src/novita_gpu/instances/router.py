@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Header, Query
-from starlette.responses import JSONResponse
 
 from novita_gpu.core.deps import ContextDep
 from novita_gpu.core.errors import ValidationFailed
+from novita_gpu.core.responses import FastJSONResponse as JSONResponse
 from novita_gpu.instances.actions import ActionOutcome
 from novita_gpu.instances.creation import CreateFlow
 from novita_gpu.instances.idempotency import check_key
@@ -183,7 +183,7 @@ async def get_instance(
 ) -> JSONResponse:
     """One instance by local or Novita id; ``waitFor`` long-polls until that status."""
     service = InstanceService(ctx)
-    instance = await service.get(instance_id)
+    instance = await service.record(instance_id)
     headers: dict[str, str] = {}
     if wait_for is not None:
         instance, outcome = await wait_for_status(ctx, instance, Status(wait_for), timeout)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from novita_gpu.core.context import AppContext
 from novita_gpu.core.errors import (
@@ -24,13 +24,20 @@ from novita_gpu.db.models import Instance
 from novita_gpu.events.repository import EventRepository
 from novita_gpu.events.types import EventType
 from novita_gpu.instances.actions import ActionOutcome, InstanceActions
-from novita_gpu.instances.repository import Cursor, InstanceRepository, ListFilter
+from novita_gpu.instances.repository import (
+    Cursor,
+    InstanceRepository,
+    ListFilter,
+    count_query,
+    view_by_reference_query,
+    view_page_query,
+)
 from novita_gpu.instances.schemas import AdoptIn
 from novita_gpu.instances.settings import instance_settings
 from novita_gpu.instances.snapshot import apply_snapshot
 from novita_gpu.instances.states import STOPPABLE, Status, fold_upstream_status
 from novita_gpu.instances.uow import write_unit
-from novita_gpu.instances.views import instance_view
+from novita_gpu.instances.views import InstanceRecord, instance_view
 from novita_gpu.upstream import UpstreamError, UpstreamInstance, UpstreamNotFound, region_code
 
 CLOCK_SKEW = timedelta(minutes=1)
@@ -74,7 +81,7 @@ class InstanceService:
             raise InstanceNotFound(f"No instance named {name!r}", details={"instanceName": name})
         return instance
 
-    async def ssh_password(self, instance: Instance) -> str | None:
+    async def ssh_password(self, instance: InstanceRecord) -> str | None:
         """The current SSH password, fetched live (it rotates on every start; never stored)."""
         if instance.novita_instance_id is None:
             return None
@@ -87,22 +94,30 @@ class InstanceService:
 
     # listings
 
+    async def record(self, reference: str) -> InstanceRecord:
+        """The view row of an instance (fast read path); raises 404 ``INSTANCE_NOT_FOUND``."""
+        rows = await self.ctx.db.fetch(view_by_reference_query(reference))
+        if not rows:
+            raise InstanceNotFound(f"No instance {reference!r}", details={"instanceId": reference})
+        return cast(InstanceRecord, rows[0])
+
     async def list_page(
         self, filters: ListFilter, cursor_token: str | None, limit: int
-    ) -> tuple[list[Instance], int, str | None]:
+    ) -> tuple[list[InstanceRecord], int, str | None]:
+        """One page of view rows, the total matching, and the cursor of the next page."""
         cursor = Cursor.decode(cursor_token) if cursor_token else None
         if cursor_token and cursor is None:
             raise ValidationFailed.for_field("cursor", "is not a cursor this server issued")
-        async with self.ctx.db.read() as session:
-            repo = InstanceRepository(session)
-            items = list(await repo.page(filters, cursor, limit + 1))
-            total = await repo.count(filters)
+        rows, counted = await asyncio.gather(
+            self.ctx.db.fetch(view_page_query(filters, cursor, limit + 1)),
+            self.ctx.db.fetch(count_query(filters)),
+        )
+        items = [cast(InstanceRecord, row) for row in rows]
         next_cursor = None
         if len(items) > limit:
             items = items[:limit]
-            last = items[-1]
-            next_cursor = Cursor(last.created_at, last.id).encode()
-        return items, total, next_cursor
+            next_cursor = Cursor(items[-1].created_at, items[-1].id).encode()
+        return items, int(counted[0][0]), next_cursor
 
     async def comprehensive(self) -> list[dict[str, Any]]:
         """Managed instances and upstream-only ones, merged. Reads only; changes nothing."""

@@ -6,11 +6,12 @@ every :data:`POLL_SECONDS`, so a change made by another replica is seen too.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, cast
 
 from novita_gpu.core.context import AppContext
-from novita_gpu.db.models import Instance
+from novita_gpu.instances.repository import view_by_reference_query
 from novita_gpu.instances.states import Status
+from novita_gpu.instances.views import InstanceRecord
 
 POLL_SECONDS = 1.0
 WaitOutcome = Literal["reached", "failed", "timeout"]
@@ -20,7 +21,7 @@ _GIVE_UP = frozenset({Status.FAILED, Status.TERMINATED, Status.DELETED})
 _AT_LEAST = {Status.RUNNING: frozenset({Status.RUNNING, Status.HEALTH_CHECKING, Status.READY})}
 
 
-def _outcome(instance: Instance, target: Status) -> WaitOutcome | None:
+def _outcome(instance: InstanceRecord, target: Status) -> WaitOutcome | None:
     status = Status(instance.status)
     if status in _AT_LEAST.get(target, frozenset({target})):
         return "reached"
@@ -30,8 +31,8 @@ def _outcome(instance: Instance, target: Status) -> WaitOutcome | None:
 
 
 async def wait_for_status(
-    ctx: AppContext, instance: Instance, target: Status, timeout: float
-) -> tuple[Instance, WaitOutcome]:
+    ctx: AppContext, instance: InstanceRecord, target: Status, timeout: float
+) -> tuple[InstanceRecord, WaitOutcome]:
     """The instance once it reaches ``target`` (or gives up, or ``timeout`` seconds pass)."""
     deadline = ctx.clock.monotonic() + timeout
     while True:
@@ -42,6 +43,5 @@ async def wait_for_status(
         if remaining <= 0:
             return instance, "timeout"
         await ctx.bus.wait(min(POLL_SECONDS, remaining))
-        async with ctx.db.read() as session:
-            fresh = await session.get(Instance, instance.id)
-        instance = fresh or instance
+        rows = await ctx.db.fetch(view_by_reference_query(instance.id))
+        instance = cast(InstanceRecord, rows[0]) if rows else instance
