@@ -65,7 +65,11 @@ def seed_row(index: int, now: datetime) -> Instance:
         spot_price_units=18000,
         on_demand_price_units=35000,
         port_mappings=[
-            {"port": 8888, "type": "http", "endpoint": f"https://{index:016x}-8888.proxy.novita.ai"},
+            {
+                "port": 8888,
+                "type": "http",
+                "endpoint": f"https://{index:016x}-8888.proxy.novita.ai",
+            },
             {"port": 22, "type": "tcp", "endpoint": f"proxy.us-ca-6.novita.ai:{30000 + index}"},
         ],
         connection={"ssh": f"ssh root@proxy.us-ca-6.gpu-instance.novita.ai -p {30000 + index}"},

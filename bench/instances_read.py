@@ -56,23 +56,41 @@ def main(seconds: int) -> None:
             script = _random_id_script(directory, ids)
             run_wrk(f"{server.url}/health/live", connections=CONNECTIONS, seconds=2)  # warm-up
             results = {
-                "GET /api/instances/{id}": run_wrk(server.url, connections=CONNECTIONS, seconds=seconds, script=script),
-                "ceiling, same body size": run_wrk(f"{server.url}/bench/constant/one", connections=CONNECTIONS, seconds=seconds),
-                "GET /api/instances?limit=100": run_wrk(f"{server.url}/api/instances?limit=100", connections=CONNECTIONS, seconds=seconds),
-                "ceiling, same body size ": run_wrk(f"{server.url}/bench/constant/page", connections=CONNECTIONS, seconds=seconds),
+                "GET /api/instances/{id}": run_wrk(
+                    server.url, connections=CONNECTIONS, seconds=seconds, script=script
+                ),
+                "ceiling, same body size": run_wrk(
+                    f"{server.url}/bench/constant/one", connections=CONNECTIONS, seconds=seconds
+                ),
+                "GET /api/instances?limit=100": run_wrk(
+                    f"{server.url}/api/instances?limit=100",
+                    connections=CONNECTIONS,
+                    seconds=seconds,
+                ),
+                "ceiling, same body size ": run_wrk(
+                    f"{server.url}/bench/constant/page", connections=CONNECTIONS, seconds=seconds
+                ),
             }
         finally:
             server.stop()
-    rows = [[name, f"{r.requests_per_second:,.0f}", f"{r.p50_ms:.2f}", f"{r.p99_ms:.2f}"] for name, r in results.items()]
+    rows = [
+        [name, f"{r.requests_per_second:,.0f}", f"{r.p50_ms:.2f}", f"{r.p99_ms:.2f}"]
+        for name, r in results.items()
+    ]
     print_table(
-        f"{INSTANCES} instances, {CONNECTIONS} connections, {seconds}s each, one server process (SQLite)",
+        f"{INSTANCES} instances, {CONNECTIONS} connections, {seconds}s each,"
+        " one server process (SQLite)",
         ["endpoint", "req/s", "p50 ms", "p99 ms"],
         rows,
     )
     values = list(results.values())
     print(f"\nbody sizes: one instance {len(one):,} B, page of 100 {len(page):,} B")
-    print(f"GET one / ceiling:  {values[0].requests_per_second / values[1].requests_per_second:.2f}")
-    print(f"GET page / ceiling: {values[2].requests_per_second / values[3].requests_per_second:.2f}")
+    print(
+        f"GET one / ceiling:  {values[0].requests_per_second / values[1].requests_per_second:.2f}"
+    )
+    print(
+        f"GET page / ceiling: {values[2].requests_per_second / values[3].requests_per_second:.2f}"
+    )
 
 
 if __name__ == "__main__":

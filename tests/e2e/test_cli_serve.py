@@ -21,7 +21,9 @@ CLI = [sys.executable, "-m", "novita_gpu.cli"]
 
 def clean_env(tmp_path: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("NOVITA", "WEBHOOK", "API_"))}
-    env.update({"DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}", "LOG_LEVEL": "warning", **extra})
+    env.update(
+        {"DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}", "LOG_LEVEL": "warning", **extra}
+    )
     return env
 
 
@@ -47,7 +49,9 @@ def stop_later() -> Iterator[list[subprocess.Popen[str]]]:
             process.communicate(timeout=15)
 
 
-def start(args: list[str], env: dict[str, str], into: list[subprocess.Popen[str]]) -> subprocess.Popen[str]:
+def start(
+    args: list[str], env: dict[str, str], into: list[subprocess.Popen[str]]
+) -> subprocess.Popen[str]:
     process = subprocess.Popen(
         [*CLI, *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
@@ -103,7 +107,9 @@ def test_emulator_command_serves_documented_shapes(
         pytest.param({"DATABASE_URL": "mysql://x"}, "DATABASE_URL", id="database"),
     ],
 )
-def test_bad_configuration_is_one_clear_line(tmp_path: Path, env: dict[str, str], named: str) -> None:
+def test_bad_configuration_is_one_clear_line(
+    tmp_path: Path, env: dict[str, str], named: str
+) -> None:
     result = subprocess.run(
         [*CLI, "serve"], env=clean_env(tmp_path, **env), capture_output=True, text=True, timeout=60
     )
@@ -117,7 +123,11 @@ def test_bad_configuration_is_one_clear_line(tmp_path: Path, env: dict[str, str]
 def test_db_upgrade_is_repeatable(tmp_path: Path) -> None:
     for _ in range(2):
         result = subprocess.run(
-            [*CLI, "db", "upgrade"], env=clean_env(tmp_path), capture_output=True, text=True, timeout=60
+            [*CLI, "db", "upgrade"],
+            env=clean_env(tmp_path),
+            capture_output=True,
+            text=True,
+            timeout=60,
         )
         assert result.returncode == 0, result.stderr
     assert (tmp_path / "cli.db").exists()
