@@ -9,13 +9,14 @@ import sys
 from pathlib import Path
 
 import uvicorn
+from fastapi import FastAPI
 from starlette.responses import Response
 
 from novita_gpu.app import AppOptions, create_app
 from novita_gpu.core.config import load_settings
 
 
-def build() -> object:
+def build() -> FastAPI:
     settings = load_settings(database_url=os.environ["BENCH_DATABASE_URL"], log_level="warning")
     app = create_app(settings, AppOptions(migrate=False, background=False))
     bodies = Path(os.environ["BENCH_CONSTANT_DIR"])
