@@ -38,6 +38,24 @@ class TestKinds:
         assert response.json()["reason"] == "CLUSTER_STATUS"
         assert (await client.get("/gpu/instances")).json()["total"] == 0
 
+    async def test_slow_response_acts_then_answers_late(
+        self, client: httpx.AsyncClient, world: World
+    ) -> None:
+        world.add_fault("slow_response", "/gpu/instance/create", hang_seconds=0.2)
+        started = time.monotonic()
+        response = await client.post("/gpu/instance/create", json=create_body())
+        assert response.status_code == 200
+        assert time.monotonic() - started >= 0.2
+        assert len(world.instances()) == 1
+
+    async def test_slow_response_past_the_timeout_still_acted(
+        self, client: httpx.AsyncClient, world: World
+    ) -> None:
+        world.add_fault("slow_response", "/gpu/instance/create", hang_seconds=5)
+        with pytest.raises(httpx.ReadTimeout):
+            await client.post("/gpu/instance/create", json=create_body(), timeout=0.2)
+        assert len(world.instances()) == 1
+
     async def test_rate_limit(self, client: httpx.AsyncClient, world: World) -> None:
         world.add_fault("rate_limit", retry_after=7)
         response = await client.get("/clusters")

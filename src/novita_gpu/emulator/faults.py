@@ -13,7 +13,10 @@ match, or with probability ``rate`` (drawn from a generator seeded by ``random_s
 - ``timeout``: never answer: hang ``hang_seconds`` of real time or until the caller disconnects
   (a caller still waiting then gets a 504);
 - ``drop``: break the connection mid-response before doing anything;
-- ``lost_response``: do the operation, then break the connection mid-response.
+- ``lost_response``: do the operation, then break the connection mid-response;
+- ``slow_response``: do the operation, then hold the answer ``hang_seconds`` of real time (or
+  until the caller disconnects) before sending it: lets a test kill a caller between the
+  upstream effect and the caller's own bookkeeping.
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ class FaultKind(StrEnum):
     TIMEOUT = "timeout"
     DROP = "drop"
     LOST_RESPONSE = "lost_response"
+    SLOW_RESPONSE = "slow_response"
 
 
 class FaultRule(CamelModel):

@@ -77,8 +77,26 @@ class Gateway:
                 await _break_connection(send, 200, [(b"content-type", b"application/json")], b'{"')
             case FaultKind.LOST_RESPONSE:
                 await self._lose_response(scope, receive, send)
+            case FaultKind.SLOW_RESPONSE:
+                await self._hold_response(rule.hang_seconds, scope, receive, send)
             case FaultKind.LATENCY:  # pragma: no cover - latency never ends up as the rule
                 await self._serve(scope, receive, send)
+
+    async def _hold_response(
+        self, seconds: float, scope: Scope, receive: Receive, send: Send
+    ) -> None:
+        """Run the operation for real, then hold its answer (see ``slow_response``)."""
+        captured: list[Message] = []
+
+        async def capture(message: Message) -> None:
+            captured.append(message)
+
+        await self._serve(scope, receive, capture)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(_until_disconnect(receive), seconds)
+            return  # the caller went away: nobody will read the answer
+        for message in captured:
+            await send(message)
 
     async def _lose_response(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Run the operation for real, then break the connection halfway through its answer."""
@@ -93,6 +111,11 @@ class Gateway:
         await _break_connection(
             send, start["status"], start.get("headers", []), body[: len(body) // 2]
         )
+
+
+async def _until_disconnect(receive: Receive) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass
 
 
 async def _hang(seconds: float, scope: Scope, receive: Receive, send: Send) -> None:
