@@ -92,8 +92,10 @@ async def _request(ctx: AppContext, instance: Instance) -> CreateInstanceRequest
 
 
 def lease_hold(ctx: AppContext) -> timedelta:
-    """How long a create may hold its row: a few upstream timeouts."""
-    return timedelta(seconds=ctx.settings.upstream_timeout_seconds * 3 + 10)
+    """How long one create attempt may hold its row (renewed before each attempt): the
+    upstream timeout plus room for the lookup that follows a lost answer. After a crash the
+    recovery job takes over once it expires."""
+    return timedelta(seconds=ctx.settings.upstream_timeout_seconds * 2 + 5)
 
 
 async def _mark_sending(ctx: AppContext, instance_id: str, offer: Offer, owner: str) -> Instance:
