@@ -108,7 +108,7 @@ async def test_killed_between_upstream_create_and_local_commit(tmp_path: Path) -
                 f"{stack.server.url}/api/instances", json=body("cut"), headers=headers
             )
         )
-        while not upstream_named(stack.world, "cut"):
+        while not upstream_named(stack.world, "cut"):  # noqa: ASYNC110 - polls another server
             await asyncio.sleep(0.02)
         await stack.restart()  # the create happened upstream; our answer never arrived
         with contextlib.suppress(httpx.HTTPError):

@@ -52,7 +52,7 @@ class ServerProcess:
             "--port", str(self.port), "--emulator-url", self.emulator_url,
         ]  # fmt: skip
         with self.log.open("ab") as log:
-            self.process = subprocess.Popen(command, env=self.env, stdout=log, stderr=log)
+            self.process = subprocess.Popen(command, env=self.env, stdout=log, stderr=log)  # noqa: ASYNC220
         await self._wait_until_up()
 
     async def _wait_until_up(self, timeout: float = 60) -> None:
