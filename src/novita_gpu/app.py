@@ -25,6 +25,7 @@ from novita_gpu.core.context import AppContext
 from novita_gpu.core.http_errors import install_error_handlers
 from novita_gpu.db.engine import Database
 from novita_gpu.db.migrate import upgrade_async
+from novita_gpu.events.router import router as events_router
 from novita_gpu.instances.router import router as instances_router
 from novita_gpu.observability import health
 from novita_gpu.observability.metrics import Metrics
@@ -32,6 +33,7 @@ from novita_gpu.observability.middleware import BodyLimitMiddleware, RequestCont
 from novita_gpu.reconciler.runner import Runner
 from novita_gpu.reconciler.schedule import default_jobs
 from novita_gpu.upstream import NovitaClient, UpstreamPolicy
+from novita_gpu.webhooks.router import router as webhooks_router
 
 
 class State(TypedDict):
@@ -114,6 +116,8 @@ def create_app(settings: Settings, options: AppOptions | None = None) -> FastAPI
     async def lifespan(_: FastAPI) -> AsyncIterator[State]:
         async with AsyncExitStack() as stack:
             ctx = await _build_context(settings, opts, metrics, stack)
+            # Runs before the database closes: open SSE streams finish.
+            stack.callback(ctx.bus.close)
             psutil.cpu_percent(interval=None)  # prime the CPU sampler for /health
             if opts.background:
                 runner = Runner(ctx, default_jobs(settings))
@@ -133,6 +137,8 @@ def create_app(settings: Settings, options: AppOptions | None = None) -> FastAPI
     app.include_router(health.router)
     app.include_router(catalog_router)
     app.include_router(instances_router)
+    app.include_router(events_router)
+    app.include_router(webhooks_router)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
     return app

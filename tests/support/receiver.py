@@ -2,7 +2,8 @@
 
 It records every request (method, path, lower-cased headers, exact body bytes) and answers
 from a script: a status with headers and body, ``HANG`` (never answer) or ``CLOSE`` (drop the
-connection without an answer). With the script empty it answers 200.
+connection without an answer). With the script empty it answers 200. A closed ``gate`` holds
+every answer back until it opens.
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ class Received:
 class Receiver:
     requests: list[Received] = field(default_factory=list)
     port: int = 0
+    gate: asyncio.Event | None = None
+    """When set, every answer waits until the gate opens (to hold requests in flight)."""
     _script: deque[Reply] = field(default_factory=deque)
     _arrived: asyncio.Condition = field(default_factory=asyncio.Condition)
     _server: asyncio.Server | None = None
@@ -93,6 +96,8 @@ class Receiver:
             self.requests.append(Received(method, path, headers, body))
             self._arrived.notify_all()
         reply = self._script.popleft() if self._script else OK
+        if self.gate is not None:
+            await self.gate.wait()
         if reply == HANG:
             await asyncio.Event().wait()
         if isinstance(reply, str):  # CLOSE

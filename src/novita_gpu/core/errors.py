@@ -99,6 +99,12 @@ class ProductNotFound(ServiceError):
     default_message = "Product not found"
 
 
+class DeliveryNotFound(ServiceError):
+    status_code = 404
+    code = "DELIVERY_NOT_FOUND"
+    default_message = "Webhook delivery not found"
+
+
 class MethodNotAllowed(ServiceError):
     status_code = 405
     code = "METHOD_NOT_ALLOWED"
@@ -140,6 +146,12 @@ class IdempotencyKeyReused(ServiceError):
     status_code = 409
     code = "IDEMPOTENCY_KEY_REUSED"
     default_message = "Idempotency-Key was already used with a different request"
+
+
+class DeliveryNotRetryable(ServiceError):
+    status_code = 409
+    code = "DELIVERY_NOT_RETRYABLE"
+    default_message = "Only a failed webhook delivery can be re-queued"
 
 
 # 413

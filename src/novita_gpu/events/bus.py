@@ -20,20 +20,48 @@ _BUS_KEY = "novita_event_bus"
 
 
 class EventBus:
-    """A broadcast "something new was committed" signal."""
+    """A broadcast "something new was committed" signal, closed when the app shuts down."""
 
     def __init__(self, clock: Clock) -> None:
         self._clock = clock
         self._signal: asyncio.Event | None = None
+        self._generation = 0
+        self._closed = False
+
+    @property
+    def generation(self) -> int:
+        """Counts notifies. Read it before a query and pass it to :meth:`wait` as ``since``,
+        so a notify that lands between the query and the wait is not missed."""
+        return self._generation
+
+    @property
+    def closed(self) -> bool:
+        """True once :meth:`close` was called: long-lived readers should finish."""
+        return self._closed
 
     def notify(self) -> None:
         """Wake every current waiter."""
+        self._generation += 1
         signal, self._signal = self._signal, None
         if signal is not None:
             signal.set()
 
-    async def wait(self, seconds: float) -> bool:
-        """Wait for the next notify or ``seconds`` on the clock; True if notified."""
+    def close(self) -> None:
+        """Shutting down: set :attr:`closed` and wake every waiter once.
+
+        Later waits behave as before (a loop that ignores :attr:`closed` does not spin).
+        """
+        self._closed = True
+        self.notify()
+
+    async def wait(self, seconds: float, since: int | None = None) -> bool:
+        """Wait for the next notify or ``seconds`` on the clock; True if notified.
+
+        Returns True at once when ``since`` is given and a notify happened after that
+        :attr:`generation` was read.
+        """
+        if since is not None and since != self._generation:
+            return True
         if self._signal is None:
             self._signal = asyncio.Event()
         signal = self._signal

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from novita_gpu.db.models import InstanceEvent
@@ -36,6 +36,25 @@ class EventRepository:
             .limit(limit)
         )
         return (await self.session.execute(query)).scalars().all()
+
+    async def after_or_in(
+        self, seq: int, also: Collection[int], *, limit: int = 500
+    ) -> Sequence[InstanceEvent]:
+        """Events above ``seq`` plus those numbered in ``also``, in sequence order (tails)."""
+        condition = InstanceEvent.seq > seq
+        if also:
+            condition = or_(condition, InstanceEvent.seq.in_(sorted(also)))
+        query = select(InstanceEvent).where(condition).order_by(InstanceEvent.seq).limit(limit)
+        return (await self.session.execute(query)).scalars().all()
+
+    async def seqs_between(self, low: int, high: int) -> list[int]:
+        """The sequence numbers present in ``(low, high]``, ascending."""
+        query = (
+            select(InstanceEvent.seq)
+            .where(InstanceEvent.seq > low, InstanceEvent.seq <= high)
+            .order_by(InstanceEvent.seq)
+        )
+        return list((await self.session.execute(query)).scalars())
 
     async def seq_of(self, event_id: str) -> int | None:
         query = select(InstanceEvent.seq).where(InstanceEvent.id == event_id)
