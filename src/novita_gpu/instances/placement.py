@@ -98,16 +98,21 @@ def lease_hold(ctx: AppContext) -> timedelta:
     return timedelta(seconds=ctx.settings.upstream_timeout_seconds * 2 + 5)
 
 
-async def _mark_sending(ctx: AppContext, instance_id: str, offer: Offer, owner: str) -> Instance:
-    """Commit the offer, ``create_sent_at`` and our lease before the request leaves."""
+async def _mark_sending(
+    ctx: AppContext, instance_id: str, offer: Offer, owner: str, *, first: bool
+) -> Instance:
+    """Commit the offer, ``create_sent_at`` and our lease before the request leaves.
+
+    ``create_attempts`` counts placements (one per pass over the offers), not offers tried.
+    """
     async with write_unit(ctx) as uow:
         instance = await uow.instances.get(instance_id)
         assert instance is not None
         now = ctx.clock.now()
         for name, value in offer_fields(offer, instance.gpu_num).items():
             setattr(instance, name, value)
-        instance.create_sent_at = instance.create_sent_at or now
-        instance.create_attempts += 1
+        instance.create_sent_at = now
+        instance.create_attempts += 1 if first else 0
         instance.updated_at = now
         instance.lease_owner = owner
         instance.lease_expires_at = now + lease_hold(ctx)
@@ -134,8 +139,8 @@ async def place(
     placement, and an ambiguous failure is resolved by name (never re-sent here).
     """
     result = Placement()
-    for offer in offers:
-        instance = await _mark_sending(ctx, instance_id, offer, owner)
+    for index, offer in enumerate(offers):
+        instance = await _mark_sending(ctx, instance_id, offer, owner, first=index == 0)
         try:
             novita_id = await ctx.upstream.create_instance(await _request(ctx, instance))
         except UpstreamInsufficientResource as exc:

@@ -65,10 +65,14 @@ class Cursor:
 
 
 def filtered(query: Select[_T], filters: ListFilter) -> Select[_T]:
-    """``query`` narrowed by the list filters (tombstones only when asked for by status)."""
+    """``query`` narrowed by the list filters.
+
+    Without a status filter, tombstones (deleted instances, failed creates) are left out; a
+    status filter shows every instance in those statuses.
+    """
     if filters.statuses:
         query = query.where(Instance.status.in_(filters.statuses))
-    if Status.DELETED.value not in filters.statuses:
+    else:
         query = query.where(Instance.deleted_at.is_(None))
     if filters.name and filters.name.endswith("*"):
         query = query.where(Instance.name.like(_like_prefix(filters.name), escape="\\"))
@@ -105,7 +109,6 @@ def newest_first(query: Select[_T], cursor: Cursor | None) -> Select[_T]:
 @dataclass(frozen=True)
 class _Shape:
     statuses: bool
-    include_deleted: bool
     name: Literal["", "exact", "prefix"]
     region: bool
     cursor: bool
@@ -117,7 +120,6 @@ def _shape(filters: ListFilter, cursor: Cursor | None) -> _Shape:
         name = "prefix" if filters.name.endswith("*") else "exact"
     return _Shape(
         statuses=bool(filters.statuses),
-        include_deleted=Status.DELETED.value in filters.statuses,
         name=name,
         region=bool(filters.region),
         cursor=cursor is not None,
@@ -127,7 +129,7 @@ def _shape(filters: ListFilter, cursor: Cursor | None) -> _Shape:
 def _where_for(query: Select[_T], shape: _Shape) -> Select[_T]:
     if shape.statuses:
         query = query.where(Instance.status.in_(bindparam("statuses", expanding=True)))
-    if not shape.include_deleted:
+    else:
         query = query.where(Instance.deleted_at.is_(None))
     if shape.name == "prefix":
         query = query.where(Instance.name.like(bindparam("name"), escape="\\"))

@@ -7,7 +7,11 @@ A create request holds a lease on its row while it talks to upstream. When the p
    follows it from there. Never re-sent while an instance with our marker exists.
 2. Not found, and the create was sent long enough ago that upstream would list it, or never
    sent at all: send it again (bounded attempts), with region fallback.
-3. Still nothing after :data:`GIVE_UP_AFTER`: ``failed`` with the reason, name freed.
+3. Still nothing after ``CREATE_GIVE_UP_MINUTES`` or :data:`MAX_CREATE_ATTEMPTS` sends:
+   ``failed`` with the reason, name freed.
+
+``CREATE_LISTING_DELAY_SECONDS`` is how long upstream may take to list an instance it created;
+a create is never re-sent sooner.
 
 Rows deleted by the user before their create was confirmed are looked up too, so an instance
 that surfaces late is deleted instead of running unnoticed.
@@ -24,20 +28,17 @@ from novita_gpu.catalog.service import OfferQuery
 from novita_gpu.core.context import AppContext
 from novita_gpu.core.errors import ServiceError
 from novita_gpu.db.models import Instance
-from novita_gpu.instances.placement import place
+from novita_gpu.instances.placement import Placement, place
 from novita_gpu.instances.repository import InstanceRepository
 from novita_gpu.instances.states import Status
 from novita_gpu.instances.transitions import change_status
-from novita_gpu.instances.uow import UnitOfWork, update_instance
+from novita_gpu.instances.uow import Change, UnitOfWork, update_instance
 from novita_gpu.instances.upstream_lookup import locate_created
 from novita_gpu.reconciler.runner import JobContext
-from novita_gpu.upstream import UpstreamError
+from novita_gpu.upstream import UpstreamError, UpstreamRequestError
 
 _log = structlog.get_logger("reconciler.recovery")
 
-# How long upstream may take to list an instance it has created.
-LISTING_DELAY = timedelta(seconds=60)
-GIVE_UP_AFTER = timedelta(minutes=15)
 MAX_CREATE_ATTEMPTS = 3
 ORPHAN_WATCH = timedelta(hours=1)
 BATCH = 50
@@ -91,12 +92,12 @@ async def _recover(ctx: AppContext, instance_id: str, owner: str) -> None:
     if instance.status == Status.DELETED.value:
         return
     now = ctx.clock.now()
-    if instance.create_sent_at is not None and now - instance.create_sent_at < LISTING_DELAY:
+    listing_delay = timedelta(seconds=ctx.settings.create_listing_delay_seconds)
+    if instance.create_sent_at is not None and now - instance.create_sent_at < listing_delay:
         return  # upstream may simply not list it yet
-    if (
-        now - instance.created_at >= GIVE_UP_AFTER
-        or instance.create_attempts >= MAX_CREATE_ATTEMPTS
-    ):
+    give_up = timedelta(minutes=ctx.settings.create_give_up_minutes)
+    exhausted = instance.create_attempts >= MAX_CREATE_ATTEMPTS
+    if now - instance.created_at >= give_up or exhausted:
         await update_instance(ctx, instance_id, _give_up)
         return
     await _send_again(ctx, instance, owner)
@@ -111,6 +112,19 @@ async def _adopt_found(ctx: AppContext, instance: Instance, novita_id: str) -> N
     if instance.status == Status.DELETED.value:
         await ctx.upstream.delete_instance(novita_id)
         _log.info("deleted an instance that surfaced after its delete", instance_id=instance.id)
+
+
+def _refused(placement: Placement) -> Change:
+    """Upstream definitely refused the create (no capacity anywhere, invalid request)."""
+    regions = ", ".join(f"{s['region']}: {s['reason']}" for s in placement.skipped)
+    reason = f"Novita refused the create: {placement.error}" + (f" ({regions})" if regions else "")
+
+    async def change(uow: UnitOfWork, instance: Instance) -> None:
+        if instance.novita_instance_id is None and instance.status == Status.CREATING.value:
+            await change_status(uow.recorder, instance, Status.FAILED, error=reason)
+            instance.deleted_at = uow.recorder.clock.now()
+
+    return change
 
 
 async def _give_up(uow: UnitOfWork, instance: Instance) -> None:
@@ -141,6 +155,8 @@ async def _send_again(ctx: AppContext, instance: Instance, owner: str) -> None:
     )
     placement = await place(ctx, instance.id, offers, owner=owner)
     if placement.novita_id is None:
+        if isinstance(placement.error, UpstreamRequestError):
+            await update_instance(ctx, instance.id, _refused(placement))
         return
 
     async def change(uow: UnitOfWork, row: Instance) -> None:
