@@ -111,3 +111,26 @@ class TestStreamEvents:
         with pytest.raises(NotFoundError):
             next(client.stream_events())
         assert len(recorder.requests) == 1
+
+    def test_filters_and_the_servers_retry_hint(
+        self, client: Client, recorder: Recorder, sleeps: list[float]
+    ) -> None:
+        recorder.reply(stream("retry: 2000\n\n", frame("evt_1")), stream(frame("evt_2")))
+        stream_iter = client.stream_events(instance_id="inst_1", types=["instance.ready"])
+        assert [next(stream_iter).id, next(stream_iter).id] == ["evt_1", "evt_2"]
+        assert dict(recorder.requests[0].url.params) == {
+            "instanceId": "inst_1",
+            "types": "instance.ready",
+        }
+        assert sleeps == [2.0]
+
+    def test_a_server_that_keeps_closing_at_once_is_given_up_on(
+        self, client: Client, recorder: Recorder, sleeps: list[float]
+    ) -> None:
+        recorder.reply(stream(frame("evt_1")), stream(": nothing\n\n"))
+        events = client.stream_events()
+        assert next(events).id == "evt_1"
+        with pytest.raises(NetworkError, match="ended"):
+            next(events)
+        assert len(recorder.requests) == 3
+        assert sleeps == [0.5, 1.0]

@@ -66,3 +66,22 @@ async def test_iterates_every_page(live: LiveStack) -> None:
     names, total = await asyncio.to_thread(listing, live.url)
     assert names == ["page-2", "page-1", "page-0"]
     assert total == 3
+
+
+def replay(url: str) -> list[tuple[str, str]]:
+    with Client(url) as gpu:
+        created = gpu.create_instance("streamed", "RTX 4090 24GB", "pytorch-jupyter")
+        gpu.wait_for_ready(created.instance_id, timeout=30)
+        first = gpu.instance_events(created.instance_id)[0]
+        stream = gpu.stream_events(first.id, instance_id=created.instance_id)
+        events = [next(stream) for _ in range(3)]
+        stream.close()
+        return [(event.type, event.instance.status if event.instance else "") for event in events]
+
+
+async def test_stream_resumes_after_a_known_event(live: LiveStack) -> None:
+    assert await asyncio.to_thread(replay, live.url) == [
+        ("instance.running", "running"),
+        ("instance.health_checking", "health_checking"),
+        ("instance.ready", "ready"),
+    ]

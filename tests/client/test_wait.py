@@ -94,3 +94,12 @@ class TestWithoutLongPoll:
         recorder.reply(waited("stopping", None), waited("stopped", None))
         assert client.wait_for_status("inst_1", "stopped", timeout=60).status == "stopped"
         assert recorder.last.url.params["waitFor"] == "stopped"
+
+
+def test_on_poll_sees_each_intermediate_instance(client: Client, recorder: Recorder) -> None:
+    recorder.reply(
+        waited("creating", "timeout"), waited("running", "timeout"), waited("ready", "reached")
+    )
+    seen: list[str] = []
+    client.wait_for_ready("inst_1", timeout=60, poll=1, on_poll=lambda i: seen.append(i.status))
+    assert seen == ["creating", "running"]

@@ -1,4 +1,4 @@
-"""The ``novita-gpu`` command line: serve, emulator, db."""
+"""The ``novita-gpu`` command line: serve, emulator, db; instances, events, products."""
 
 from __future__ import annotations
 
@@ -6,7 +6,11 @@ import typer
 
 from novita_gpu import __version__
 from novita_gpu.cli import db as db_commands
+from novita_gpu.cli import events as event_commands
+from novita_gpu.cli import instances as instance_commands
+from novita_gpu.cli import products as product_commands
 from novita_gpu.cli import server as server_commands
+from novita_gpu.cli.remote import EXIT_CODES_HELP
 
 app = typer.Typer(
     name="novita-gpu",
@@ -18,6 +22,9 @@ app = typer.Typer(
 app.command("serve")(server_commands.serve)
 app.command("emulator")(server_commands.emulator)
 app.add_typer(db_commands.app, name="db")
+app.add_typer(instance_commands.app, name="instances")
+app.command("events", epilog=EXIT_CODES_HELP)(event_commands.events)
+app.command("products", epilog=EXIT_CODES_HELP)(product_commands.products)
 
 
 def _print_version(value: bool) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Any, Self, TypeVar
@@ -25,7 +25,7 @@ from novita_gpu.client._models import (
     InstancePage,
     ProductOffer,
 )
-from novita_gpu.client._sse import aiter_sse, event_from_sse
+from novita_gpu.client._sse import StreamCursor
 
 T = TypeVar("T")
 
@@ -248,10 +248,14 @@ class AsyncClient(BaseClient):
         *,
         timeout: float = 600.0,
         poll: float = 60.0,
+        on_poll: Callable[[Instance], None] | None = None,
     ) -> Instance:
         """Block until the instance reaches ``status`` (server long-poll, ``poll`` s at most
         per request) and return it. Raises :class:`WaitTimeout` after ``timeout`` seconds and
-        :class:`InstanceFailedError` if it ends ``failed``/``terminated``/``deleted``."""
+        :class:`InstanceFailedError` if it ends ``failed``/``terminated``/``deleted``.
+
+        ``on_poll`` sees the instance after each long-poll that did not end the wait (progress
+        display); a smaller ``poll`` makes it more frequent."""
         deadline = time.monotonic() + timeout
         while True:
             asked = max(0.0, min(poll, deadline - time.monotonic()))
@@ -261,42 +265,56 @@ class AsyncClient(BaseClient):
             found = self.wait_verdict(instance_id, status, step, remaining)
             if found is not None:
                 return found
+            if on_poll is not None:
+                on_poll(step.instance)
             await self._sleep(self.poll_pause(asked, time.monotonic() - started, remaining))
 
     async def wait_for_ready(
-        self, instance_id: str, *, timeout: float = 600.0, poll: float = 60.0
+        self,
+        instance_id: str,
+        *,
+        timeout: float = 600.0,
+        poll: float = 60.0,
+        on_poll: Callable[[Instance], None] | None = None,
     ) -> Instance:
         """:meth:`wait_for_status` for ``ready``: every exposed port answers."""
-        return await self.wait_for_status(instance_id, "ready", timeout=timeout, poll=poll)
+        return await self.wait_for_status(
+            instance_id, "ready", timeout=timeout, poll=poll, on_poll=on_poll
+        )
 
     # Live events
 
-    async def stream_events(self, last_event_id: str | None = None) -> AsyncIterator[Event]:
-        """Every event from now on (or after ``last_event_id``), as the server sends them.
+    async def stream_events(
+        self,
+        last_event_id: str | None = None,
+        *,
+        instance_id: str | None = None,
+        types: Sequence[str] | None = None,
+    ) -> AsyncGenerator[Event, None]:
+        """Every event from now on (or after ``last_event_id``), as the server commits them;
+        only ``instance_id``'s and only ``types`` if given.
 
-        Reconnects after a dropped connection, resuming from the last event seen, as
-        :attr:`retries` allows; a stream that keeps failing raises :class:`NetworkError`.
-        Stop by breaking out of the loop.
+        Reconnects after a dropped connection, resuming after the last event seen, as
+        :attr:`retries` allows (waiting as long as the server's ``retry:`` asks); a stream that
+        keeps failing raises :class:`NetworkError`. Stop by breaking out of the loop.
         """
-        failures = 0
+        cursor = StreamCursor(last_event_id)
         while True:
-            received = False
+            args = self.stream_args(cursor.last_event_id, instance_id, types)
             try:
-                async with self._http.stream(**self.stream_args(last_event_id)) as response:
+                async with self._http.stream(**args) as response:
                     if not response.is_success:
                         await response.aread()
                         raise self.error(response)
-                    async for message in aiter_sse(response.aiter_lines()):
-                        received, last_event_id = True, message.id or last_event_id
-                        event = event_from_sse(message)
+                    async for line in response.aiter_lines():
+                        event = cursor.feed(line)
                         if event is not None:
                             yield event
             except httpx.TransportError as exc:
-                failure: Exception = self.network_error(exc)
+                failure = self.network_error(exc)
             else:
-                failure = self.network_error(httpx.RemoteProtocolError("event stream ended"))
-            failures = 1 if received else failures + 1
-            delay = self.retries.delay_for(failures, None)
+                failure = self.stream_ended()
+            delay = cursor.reconnect_delay(self.retries)
             if delay is None:
                 raise failure
             await self._sleep(delay)

@@ -3,7 +3,7 @@ error mapping and retry decisions. Everything here is free of I/O."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar
 
 import httpx
@@ -79,16 +79,24 @@ class BaseClient:
             args["json"] = call.json
         return args
 
-    def stream_args(self, last_event_id: str | None) -> dict[str, Any]:
+    def stream_args(
+        self, last_event_id: str | None, instance_id: str | None, types: Sequence[str] | None
+    ) -> dict[str, Any]:
+        """``httpx.Client.stream`` arguments for ``GET /api/events`` (no read timeout)."""
         headers = {**self.headers, "Accept": "text/event-stream", "Cache-Control": "no-cache"}
         if last_event_id:
             headers["Last-Event-ID"] = last_event_id
+        params = {"instanceId": instance_id, "types": ",".join(types) if types else None}
         return {
             "method": "GET",
             "url": self.url("/api/events"),
+            "params": {key: value for key, value in params.items() if value},
             "headers": headers,
             "timeout": STREAM_TIMEOUT,
         }
+
+    def stream_ended(self) -> NetworkError:
+        return NetworkError(f"event stream from {self.base_url} ended", code="NETWORK_ERROR")
 
     # Responses
 

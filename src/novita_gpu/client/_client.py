@@ -5,7 +5,7 @@ for the same API with ``await``."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Any, Self, TypeVar
@@ -25,7 +25,7 @@ from novita_gpu.client._models import (
     InstancePage,
     ProductOffer,
 )
-from novita_gpu.client._sse import event_from_sse, iter_sse
+from novita_gpu.client._sse import StreamCursor
 
 T = TypeVar("T")
 
@@ -244,10 +244,14 @@ class Client(BaseClient):
         *,
         timeout: float = 600.0,
         poll: float = 60.0,
+        on_poll: Callable[[Instance], None] | None = None,
     ) -> Instance:
         """Block until the instance reaches ``status`` (server long-poll, ``poll`` s at most
         per request) and return it. Raises :class:`WaitTimeout` after ``timeout`` seconds and
-        :class:`InstanceFailedError` if it ends ``failed``/``terminated``/``deleted``."""
+        :class:`InstanceFailedError` if it ends ``failed``/``terminated``/``deleted``.
+
+        ``on_poll`` sees the instance after each long-poll that did not end the wait (progress
+        display); a smaller ``poll`` makes it more frequent."""
         deadline = time.monotonic() + timeout
         while True:
             asked = max(0.0, min(poll, deadline - time.monotonic()))
@@ -257,42 +261,56 @@ class Client(BaseClient):
             found = self.wait_verdict(instance_id, status, step, remaining)
             if found is not None:
                 return found
+            if on_poll is not None:
+                on_poll(step.instance)
             self._sleep(self.poll_pause(asked, time.monotonic() - started, remaining))
 
     def wait_for_ready(
-        self, instance_id: str, *, timeout: float = 600.0, poll: float = 60.0
+        self,
+        instance_id: str,
+        *,
+        timeout: float = 600.0,
+        poll: float = 60.0,
+        on_poll: Callable[[Instance], None] | None = None,
     ) -> Instance:
         """:meth:`wait_for_status` for ``ready``: every exposed port answers."""
-        return self.wait_for_status(instance_id, "ready", timeout=timeout, poll=poll)
+        return self.wait_for_status(
+            instance_id, "ready", timeout=timeout, poll=poll, on_poll=on_poll
+        )
 
     # Live events
 
-    def stream_events(self, last_event_id: str | None = None) -> Iterator[Event]:
-        """Every event from now on (or after ``last_event_id``), as the server sends them.
+    def stream_events(
+        self,
+        last_event_id: str | None = None,
+        *,
+        instance_id: str | None = None,
+        types: Sequence[str] | None = None,
+    ) -> Generator[Event, None, None]:
+        """Every event from now on (or after ``last_event_id``), as the server commits them;
+        only ``instance_id``'s and only ``types`` if given.
 
-        Reconnects after a dropped connection, resuming from the last event seen, as
-        :attr:`retries` allows; a stream that keeps failing raises :class:`NetworkError`.
-        Stop by breaking out of the loop.
+        Reconnects after a dropped connection, resuming after the last event seen, as
+        :attr:`retries` allows (waiting as long as the server's ``retry:`` asks); a stream that
+        keeps failing raises :class:`NetworkError`. Stop by breaking out of the loop.
         """
-        failures = 0
+        cursor = StreamCursor(last_event_id)
         while True:
-            received = False
+            args = self.stream_args(cursor.last_event_id, instance_id, types)
             try:
-                with self._http.stream(**self.stream_args(last_event_id)) as response:
+                with self._http.stream(**args) as response:
                     if not response.is_success:
                         response.read()
                         raise self.error(response)
-                    for message in iter_sse(response.iter_lines()):
-                        received, last_event_id = True, message.id or last_event_id
-                        event = event_from_sse(message)
+                    for line in response.iter_lines():
+                        event = cursor.feed(line)
                         if event is not None:
                             yield event
             except httpx.TransportError as exc:
-                failure: Exception = self.network_error(exc)
+                failure = self.network_error(exc)
             else:
-                failure = self.network_error(httpx.RemoteProtocolError("event stream ended"))
-            failures = 1 if received else failures + 1
-            delay = self.retries.delay_for(failures, None)
+                failure = self.stream_ended()
+            delay = cursor.reconnect_delay(self.retries)
             if delay is None:
                 raise failure
             self._sleep(delay)

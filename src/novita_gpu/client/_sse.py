@@ -7,11 +7,12 @@ https://html.spec.whatwg.org/multipage/server-sent-events.html#event-stream-inte
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 
 import pydantic
 
+from novita_gpu.client._config import Retries
 from novita_gpu.client._models import Event
 
 
@@ -27,13 +28,17 @@ class ServerSentEvent:
 
 
 class SSEDecoder:
-    """Feed lines (without their line endings); a blank line dispatches the message."""
+    """Feed lines (without their line endings); a blank line dispatches the message.
+
+    ``retry`` is the latest reconnection time the server asked for (ms), even if no message
+    has been dispatched since.
+    """
 
     def __init__(self) -> None:
         self._event = ""
         self._data: list[str] = []
         self._last_event_id: str | None = None
-        self._retry: int | None = None
+        self.retry: int | None = None
 
     def decode(self, line: str) -> ServerSentEvent | None:
         """The message completed by ``line``, if any. Comments (``:...``) are ignored."""
@@ -50,7 +55,7 @@ class SSEDecoder:
         elif name == "id" and "\0" not in value:
             self._last_event_id = value
         elif name == "retry" and value.isdigit():
-            self._retry = int(value)
+            self.retry = int(value)
         return None
 
     def _dispatch(self) -> ServerSentEvent | None:
@@ -62,21 +67,13 @@ class SSEDecoder:
             event=event or "message",
             data="\n".join(data),
             id=self._last_event_id,
-            retry=self._retry,
+            retry=self.retry,
         )
 
 
 def iter_sse(lines: Iterable[str]) -> Iterator[ServerSentEvent]:
     decoder = SSEDecoder()
     for line in lines:
-        message = decoder.decode(line)
-        if message is not None:
-            yield message
-
-
-async def aiter_sse(lines: AsyncIterable[str]) -> AsyncIterator[ServerSentEvent]:
-    decoder = SSEDecoder()
-    async for line in lines:
         message = decoder.decode(line)
         if message is not None:
             yield message
@@ -99,3 +96,34 @@ def event_from_sse(message: ServerSentEvent) -> Event | None:
         return Event.model_validate(payload)
     except pydantic.ValidationError:
         return None
+
+
+@dataclass
+class StreamCursor:
+    """Where a reconnecting stream stands: the last event id seen (sent as ``Last-Event-ID``
+    on reconnect), the server's ``retry`` hint, and how many connections failed in a row."""
+
+    last_event_id: str | None = None
+    failures: int = 0
+    received: bool = False
+    decoder: SSEDecoder = field(default_factory=SSEDecoder)
+
+    def feed(self, line: str) -> Event | None:
+        """The event completed by ``line``, if any."""
+        message = self.decoder.decode(line)
+        if message is None:
+            return None
+        self.received = True
+        self.last_event_id = message.id or self.last_event_id
+        return event_from_sse(message)
+
+    def reconnect_delay(self, retries: Retries) -> float | None:
+        """Seconds before reconnecting after a connection ended, or None to give up.
+
+        A connection that delivered messages resets the failure count; the server's
+        ``retry`` hint replaces the backoff.
+        """
+        self.failures = 1 if self.received else self.failures + 1
+        self.received = False
+        hint = None if self.decoder.retry is None else self.decoder.retry / 1000
+        return retries.delay_for(self.failures, hint)
