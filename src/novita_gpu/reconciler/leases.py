@@ -68,6 +68,14 @@ class LeaseRepository:
         )
         return bool(getattr(result, "rowcount", 0))
 
+    async def renew(self, name: str, owner: str, now: datetime, hold: timedelta) -> None:
+        """Extend a lease this owner still holds."""
+        await self.session.execute(
+            update(Lease)
+            .where(Lease.name == name, Lease.owner == owner)
+            .values(expires_at=now + hold)
+        )
+
     async def finish(
         self, name: str, owner: str, now: datetime, duration_ms: int, error: str | None
     ) -> None:

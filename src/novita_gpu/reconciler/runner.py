@@ -15,7 +15,7 @@ import socket
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -42,6 +42,11 @@ class JobContext:
     probe_http: httpx.AsyncClient
 
 
+# A run holds its job's lease this long and renews it while it runs, so a crashed replica's
+# jobs are picked up by another within this time.
+MIN_LEASE_HOLD = timedelta(seconds=10)
+
+
 @dataclass(frozen=True)
 class Job:
     """A periodic job. ``interval`` is seconds between runs (across all replicas)."""
@@ -49,7 +54,10 @@ class Job:
     name: str
     interval: float
     run: Callable[[JobContext], Awaitable[None]]
-    lease_hold: timedelta = field(default=timedelta(minutes=5))
+
+    @property
+    def lease_hold(self) -> timedelta:
+        return max(MIN_LEASE_HOLD, timedelta(seconds=self.interval * 3))
 
 
 class Runner:
@@ -102,11 +110,14 @@ class Runner:
             return False
         started = time.perf_counter()
         error: str | None = None
+        renewer = asyncio.create_task(self._keep_lease(job))
         try:
             await job.run(self.job_context)
         except Exception as exc:
             error = f"{type(exc).__name__}: {exc}"
             _log.exception("job failed", job=job.name)
+        finally:
+            renewer.cancel()
         elapsed = time.perf_counter() - started
         self.ctx.metrics.reconcile_tick.labels(job.name).observe(elapsed)
         await self._finish(job, int(elapsed * 1000), error)
@@ -121,6 +132,17 @@ class Runner:
             return await leases.claim(
                 name, self.owner, now, job.interval, job.lease_hold, force=force
             )
+
+    async def _keep_lease(self, job: Job) -> None:
+        """Extend the job's lease while a long run is still going."""
+        every = job.lease_hold.total_seconds() / 3
+        while True:
+            await self.ctx.clock.sleep(every)
+            with contextlib.suppress(Exception):
+                async with self.ctx.db.write() as session, session.begin():
+                    await LeaseRepository(session).renew(
+                        JOB_PREFIX + job.name, self.owner, self.ctx.clock.now(), job.lease_hold
+                    )
 
     async def _finish(self, job: Job, duration_ms: int, error: str | None) -> None:
         async with self.ctx.db.write() as session, session.begin():
