@@ -80,7 +80,8 @@ async def naive_pass(api_url: str, pairs: list[tuple[str, str]]) -> float:
 async def status_sync_tick_ms(server_url: str) -> float | None:
     async with httpx.AsyncClient() as client:
         jobs = (await client.get(f"{server_url}/health")).json()["jobs"]
-    return jobs.get("status_sync", {}).get("lastDurationMs")
+    duration = jobs.get("status_sync", {}).get("lastDurationMs")
+    return float(duration) if duration is not None else None
 
 
 async def measure(count: int, window: float, interval: float) -> list[str]:
