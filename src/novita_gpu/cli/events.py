@@ -73,10 +73,11 @@ def events(
         str | None, typer.Option("--name", "-n", help="Only this instance (name).")
     ] = None,
     since: Annotated[
-        str | None, typer.Option("--since", help="With --follow, resume after this event id.")
+        str | None,
+        typer.Option("--since", help="Stream the events after this event id, then new ones."),
     ] = None,
     count: Annotated[
-        int | None, typer.Option("--count", min=1, help="With --follow, stop after N events.")
+        int | None, typer.Option("--count", min=1, help="Stop after N streamed events.")
     ] = None,
     url: UrlOption = None,
     token: TokenOption = None,
@@ -84,17 +85,18 @@ def events(
 ) -> None:
     """Print instance events as they happen (--follow), or one instance's history.
 
-    --instance/--name shows that instance's history, which --follow then continues.
+    --instance/--name shows that instance's history, which --follow then continues; --since
+    replaces the history with the events after that id and implies --follow.
     With --json: one JSON object per line when following, else an array.
     """
-    if not follow and instance_id is None and name is None:
+    if not (follow or since) and instance_id is None and name is None:
         usage_error("nothing to show: add --follow for the live stream, or --instance/--name")
     if instance_id is not None and name is not None:
         usage_error("name the instance by --instance or by --name, not both")
     remote = Remote(url, token, json_out)
     with connect(remote) as client:
-        if instance_id is None and name is None:
-            follow_events(client, remote, since=since, count=count)
-            return
-        reference = instance_id or client.get_instance_by_name(name or "").id
-        show_events(client, remote, reference, follow=follow, count=count)
+        reference = instance_id or (client.get_instance_by_name(name).id if name else None)
+        if reference is None or since is not None:
+            follow_events(client, remote, instance_id=reference, since=since, count=count)
+        else:
+            show_events(client, remote, reference, follow=follow, count=count)

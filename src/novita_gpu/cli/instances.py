@@ -7,6 +7,7 @@ Every command takes ``--url``/``NOVITA_GPU_URL``, ``--token``/``NOVITA_GPU_TOKEN
 from __future__ import annotations
 
 import sys
+from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 import typer
@@ -65,10 +66,17 @@ def resolve_id(client: Client, instance_id: str | None, name: str | None) -> str
     return client.get_instance_by_name(reference).id if by_name else reference
 
 
+class WaitStatus(StrEnum):
+    READY = "ready"
+    RUNNING = "running"
+    STOPPED = "stopped"
+    DELETED = "deleted"
+
+
 def wait_for(
     client: Client,
     instance_id: str,
-    status: Literal["ready", "stopped", "deleted"],
+    status: Literal["ready", "running", "stopped", "deleted"],
     timeout: float,
     remote: Remote,
 ) -> Instance:
@@ -324,6 +332,33 @@ def delete_instance(
     if not yes and sys.stdin.isatty():
         typer.confirm(f"Delete {reference}? This cannot be undone", abort=True)
     _act("delete", instance_id, name, wait, timeout, Remote(url, token, json_out))
+
+
+@app.command("wait", epilog=EXIT_CODES_HELP)
+def wait_instance(
+    instance_id: IdArgument = None,
+    name: NameOption = None,
+    status: Annotated[
+        WaitStatus, typer.Option("--for", help="The status to wait for.")
+    ] = WaitStatus.READY,
+    timeout: TimeoutOption = 600.0,
+    url: UrlOption = None,
+    token: TokenOption = None,
+    json_out: JsonOption = False,
+) -> None:
+    """Wait until an instance reaches a status (exit 6 on timeout or if it fails)."""
+    remote = Remote(url, token, json_out)
+    with connect(remote) as client:
+        reference = resolve_id(client, instance_id, name)
+        instance = wait_for(client, reference, status.value, timeout, remote)
+    if remote.json:
+        render.print_json(instance)
+    else:
+        render.console.print(
+            f"[bold]{instance.name}[/] ({instance.id}): ",
+            render.status_text(instance.status),
+            sep="",
+        )
 
 
 @app.command("heartbeat", epilog=EXIT_CODES_HELP)
