@@ -32,7 +32,6 @@ USER_AGENT = f"novita-gpu-python/{__version__}"
 # The pause before asking again when a long-poll answered "timeout" much sooner than asked
 # (a server without long-poll, or a proxy cutting the request short).
 MIN_POLL_INTERVAL = 1.0
-STREAM_TIMEOUT = httpx.Timeout(DEFAULT_TIMEOUT, read=None)
 
 
 class BaseClient:
@@ -92,7 +91,7 @@ class BaseClient:
             "url": self.url("/api/events"),
             "params": {key: value for key, value in params.items() if value},
             "headers": headers,
-            "timeout": STREAM_TIMEOUT,
+            "timeout": httpx.Timeout(self.timeout, read=None),
         }
 
     def stream_ended(self) -> NetworkError:
