@@ -33,6 +33,7 @@ from novita_gpu.observability.middleware import BodyLimitMiddleware, RequestCont
 from novita_gpu.reconciler.runner import Runner
 from novita_gpu.reconciler.schedule import default_jobs
 from novita_gpu.upstream import NovitaClient, UpstreamPolicy
+from novita_gpu.webhooks.dispatcher import run_webhook_dispatcher
 from novita_gpu.webhooks.router import router as webhooks_router
 
 
@@ -120,7 +121,7 @@ def create_app(settings: Settings, options: AppOptions | None = None) -> FastAPI
             stack.callback(ctx.bus.close)
             psutil.cpu_percent(interval=None)  # prime the CPU sampler for /health
             if opts.background:
-                runner = Runner(ctx, default_jobs(settings))
+                runner = Runner(ctx, default_jobs(settings), [run_webhook_dispatcher])
                 runner.start()
                 stack.push_async_callback(runner.stop)
             for hook in opts.on_ready:

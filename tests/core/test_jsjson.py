@@ -66,7 +66,9 @@ def _random_value(rng: random.Random, depth: int = 0) -> Any:
     if kind == 3:
         return rng.choice([True, False, None])
     if kind in (4, 5):
-        return {f"k{i}{rng.choice(EDGE_STRINGS)}": _random_value(rng, depth + 1) for i in range(3)}
+        keys = [f"k{i}{rng.choice(EDGE_STRINGS)}" for i in range(3)]
+        keys += [str(rng.choice([0, 7, 22, 8888, 10**10, 4294967294])), "01"]
+        return {key: _random_value(rng, depth + 1) for key in keys}
     return [_random_value(rng, depth + 1) for _ in range(3)]
 
 
@@ -105,6 +107,11 @@ def test_javascript_reserialises_identically() -> None:
 )
 def test_numbers_print_like_javascript(value: float, expected: str) -> None:
     assert jsjson.js_number(value) == expected
+
+
+def test_integer_like_keys_come_first_like_javascript() -> None:
+    value = {"8888": "a", "b": 1, "22": "c", "007": 2, "4294967295": 3, "1": 4}
+    assert jsjson.dumps(value) == ('{"1":4,"22":"c","8888":"a","b":1,"007":2,"4294967295":3}')
 
 
 def test_compact_and_utf8() -> None:

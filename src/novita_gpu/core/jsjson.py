@@ -2,7 +2,8 @@
 
 Webhook receivers written with Express often verify a signature over the re-serialised body,
 so ours must already be in the form JavaScript produces: no spaces, non-ASCII kept as UTF-8,
-key order preserved, lone surrogates escaped, and numbers printed by ECMAScript's
+key order as JavaScript keeps it (integer-like keys such as ``"22"`` first, ascending; the
+rest in insertion order), lone surrogates escaped, and numbers printed by ECMAScript's
 ``Number::toString`` rules (``1.0`` is ``1``, ``1e-7`` is ``1e-7``, ``1e16`` is
 ``10000000000000000``). Integers beyond 2**53 are refused: JavaScript would round them.
 """
@@ -16,6 +17,7 @@ from typing import Any
 
 _MAX_SAFE_INTEGER = 2**53 - 1
 _SURROGATE = re.compile("[\ud800-\udfff]")
+_MAX_ARRAY_INDEX = 2**32 - 2
 
 
 def _shortest_digits(value: float) -> tuple[str, int]:
@@ -51,6 +53,20 @@ def js_number(value: float) -> str:
     return sign + body
 
 
+def _array_index(key: str) -> int | None:
+    """The integer a key stands for when JavaScript treats it as an array index."""
+    if not key.isdigit() or (len(key) > 1 and key[0] == "0") or not key.isascii():
+        return None
+    number = int(key)
+    return number if number <= _MAX_ARRAY_INDEX else None
+
+
+def _js_key_order(keys: list[str]) -> list[str]:
+    """Object keys in JavaScript's order: array indices ascending, then the rest as given."""
+    indices = sorted((index, key) for key in keys if (index := _array_index(key)) is not None)
+    return [key for _, key in indices] + [key for key in keys if _array_index(key) is None]
+
+
 def _string(value: str) -> str:
     text = json.dumps(value, ensure_ascii=False)
     return _SURROGATE.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
@@ -73,8 +89,9 @@ def dumps(value: Any) -> str:
     if isinstance(value, float):
         return js_number(value)
     if isinstance(value, dict):
-        items = (f"{_string(str(key))}:{dumps(item)}" for key, item in value.items())
-        return "{" + ",".join(items) + "}"
+        keys = _js_key_order([str(key) for key in value])
+        pairs = {str(key): item for key, item in value.items()}
+        return "{" + ",".join(f"{_string(key)}:{dumps(pairs[key])}" for key in keys) + "}"
     if isinstance(value, list | tuple):
         return "[" + ",".join(dumps(item) for item in value) + "]"
     raise TypeError(f"not JSON-serialisable: {type(value).__name__}")
