@@ -29,7 +29,7 @@ def _print_event(event: Event, remote: Remote) -> None:
     if remote.json:
         typer.echo(json.dumps(render.as_json(event)))
     else:
-        render.console.print(render.event_line(event))
+        render.console.print(render.event_line(event), soft_wrap=True)
 
 
 def follow_events(
