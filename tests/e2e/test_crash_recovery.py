@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +16,7 @@ import pytest
 
 from novita_gpu.emulator import EmulatorConfig, EmulatorServer, World
 from tests.support.processes import ServerProcess, server_env
+from tests.support.receiver import Receiver, status
 
 pytestmark = pytest.mark.slow
 
@@ -62,6 +64,11 @@ async def crash_stack(tmp_path: Path, preset: str = "fast") -> AsyncIterator[Cra
             server.stop()
 
 
+LIFECYCLE = [
+    "instance.created", "instance.running", "instance.health_checking", "instance.ready",
+]  # fmt: skip
+
+
 def body(name: str) -> dict[str, Any]:
     return {"name": name, "productName": "RTX 4090 24GB", "templateId": "pytorch-jupyter"}
 
@@ -97,6 +104,51 @@ async def test_killed_while_instances_boot(tmp_path: Path) -> None:
             "instance.health_checking",
             "instance.ready",
         ]
+
+
+async def test_killed_while_the_receiver_is_down_delivers_everything_after_restart(
+    tmp_path: Path,
+) -> None:
+    receiver = await Receiver().start()
+    try:
+        async with crash_stack(tmp_path) as stack:
+            receiver.script(*[status(503)] * 1000)  # down: every delivery fails and is retried
+            payload = {**body("hooked"), "webhookUrl": receiver.url}
+            created = (
+                await stack.client.post(f"{stack.server.url}/api/instances", json=payload)
+            ).json()
+            await stack.wait_status(created["instanceId"], "ready")
+            await receiver.wait_for(1, timeout=30)
+            stack.server.kill()
+            ids_before = {r.headers["webhook-id"] for r in receiver.requests}
+            receiver.clear_script()  # the receiver is back
+            await stack.server.start()
+            await receiver.wait_until(
+                lambda: delivered_types(receiver) >= set(LIFECYCLE), timeout=60
+            )
+        by_event: dict[str, set[str]] = {}
+        for request in receiver.requests:
+            event_id = json.loads(request.body)["id"]
+            by_event.setdefault(event_id, set()).add(request.headers["webhook-id"])
+        assert all(len(ids) == 1 for ids in by_event.values()), "webhook-id changed on a retry"
+        assert ids_before <= {i for ids in by_event.values() for i in ids}
+        assert ordered_successes(receiver) == LIFECYCLE
+    finally:
+        await receiver.close()
+
+
+def delivered_types(receiver: Receiver) -> set[str]:
+    return set(ordered_successes(receiver))
+
+
+def ordered_successes(receiver: Receiver) -> list[str]:
+    """Event types in the order the receiver accepted them (first acceptance of each)."""
+    seen: list[str] = []
+    for request in receiver.accepted:
+        event = json.loads(request.body)["event"]
+        if event not in seen:
+            seen.append(event)
+    return seen
 
 
 async def test_killed_between_upstream_create_and_local_commit(tmp_path: Path) -> None:

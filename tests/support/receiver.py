@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -35,6 +36,8 @@ class Received:
 @dataclass
 class Receiver:
     requests: list[Received] = field(default_factory=list)
+    accepted: list[Received] = field(default_factory=list)
+    """The requests answered with a 2xx, in order."""
     port: int = 0
     gate: asyncio.Event | None = None
     """When set, every answer waits until the gate opens (to hold requests in flight)."""
@@ -51,6 +54,10 @@ class Receiver:
         """Answer the next requests with ``replies``, in order."""
         self._script.extend(replies)
 
+    def clear_script(self) -> None:
+        """Forget the replies not used yet: answer 200 from now on."""
+        self._script.clear()
+
     async def start(self) -> Receiver:
         self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
         self.port = self._server.sockets[0].getsockname()[1]
@@ -63,6 +70,11 @@ class Receiver:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+
+    async def wait_until(self, check: Callable[[], bool], timeout: float = 5.0) -> None:
+        """Wait until ``check()`` holds, re-checked whenever a request arrives."""
+        async with asyncio.timeout(timeout), self._arrived:
+            await self._arrived.wait_for(check)
 
     async def wait_for(self, count: int, timeout: float = 5.0) -> list[Received]:
         """The requests once at least ``count`` arrived (real time; fails after ``timeout``)."""
@@ -92,10 +104,15 @@ class Receiver:
             for name, value in (line.split(":", 1) for line in lines if ":" in line)
         }
         body = await reader.readexactly(int(headers.get("content-length", "0")))
+        received = Received(method, path, headers, body)
         async with self._arrived:
-            self.requests.append(Received(method, path, headers, body))
+            self.requests.append(received)
             self._arrived.notify_all()
         reply = self._script.popleft() if self._script else OK
+        if isinstance(reply, tuple) and 200 <= reply[0] < 300:
+            async with self._arrived:
+                self.accepted.append(received)
+                self._arrived.notify_all()
         if self.gate is not None:
             await self.gate.wait()
         if reply == HANG:
