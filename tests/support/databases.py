@@ -71,3 +71,24 @@ async def truncate_all(url: str) -> None:
             await connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
     finally:
         await engine.dispose()
+
+
+def _admin_url() -> str:
+    assert POSTGRES_URL
+    base = make_url(POSTGRES_URL.replace("postgres://", "postgresql://", 1))
+    return base.set(database="postgres").render_as_string(hide_password=False)
+
+
+async def create_database(name: str) -> None:
+    """A new, empty PostgreSQL database on the test server."""
+    await _create_database(_admin_url(), name)
+
+
+async def drop_database(name: str) -> None:
+    engine = create_engine(_admin_url())
+    try:
+        async with engine.connect() as connection:
+            connection = await connection.execution_options(isolation_level="AUTOCOMMIT")
+            await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        await engine.dispose()

@@ -1,0 +1,116 @@
+"""Two server processes on one PostgreSQL database: 50 instances created, stopped and then
+started at once through both, and every transition and webhook happens exactly once."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy.engine import make_url
+
+from novita_gpu.emulator import EmulatorConfig, EmulatorServer
+from tests.support.databases import POSTGRES_URL, create_database, drop_database
+from tests.support.processes import ServerProcess, server_env
+from tests.support.receiver import Receiver
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.postgres,
+    pytest.mark.skipif(not POSTGRES_URL, reason="needs TEST_DATABASE_URL (PostgreSQL)"),
+]
+
+INSTANCES = 50
+EXPECTED = [
+    "instance.created", "instance.running", "instance.health_checking", "instance.ready",
+    "instance.stopping", "instance.stopped",
+    "instance.starting", "instance.running", "instance.health_checking", "instance.ready",
+]  # fmt: skip
+
+
+async def wait_all(client: httpx.AsyncClient, url: str, ids: list[str], status: str) -> None:
+    async def one(instance_id: str) -> None:
+        for _ in range(20):
+            response = await client.get(
+                f"{url}/api/instances/{instance_id}", params={"waitFor": status, "timeout": 10}
+            )
+            if response.json()["status"] == status:
+                return
+        raise AssertionError(f"{instance_id} never reached {status}")
+
+    await asyncio.gather(*(one(i) for i in ids))
+
+
+def body(index: int, webhook: str) -> dict[str, Any]:
+    return {
+        "name": f"replica-{index:02d}",
+        "productName": "RTX 4090 24GB",
+        "templateId": "pytorch-jupyter",
+        "webhookUrl": webhook,
+        "billingMode": "onDemand",
+    }
+
+
+async def test_two_replicas_produce_each_event_once(tmp_path: Path) -> None:
+    assert POSTGRES_URL
+    name = f"novita_replicas_{uuid.uuid4().hex[:8]}"
+    database_url = make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+    await create_database(name)
+    receiver = await Receiver().start()
+    try:
+        async with EmulatorServer(EmulatorConfig.preset("fast")) as emulator:
+            for product, cluster in (
+                ("4090.16c62g", "us-ca-6"),
+                ("4090.18c60g", "as-sgp-2"),
+                ("4090.16c46g", "cn-hongkong-1"),
+                ("4090.12c48g", "eu-de-1"),
+            ):
+                emulator.world.set_capacity(product, cluster, INSTANCES)
+            servers = [
+                ServerProcess(emulator.base_url, server_env(database_url), tmp_path / f"s{i}.log")
+                for i in range(2)
+            ]
+            await asyncio.gather(*(server.start() for server in servers))
+            try:
+                await exercise(servers, receiver)
+            finally:
+                for server in servers:
+                    server.stop()
+    finally:
+        await receiver.close()
+        await drop_database(name)
+
+
+async def exercise(servers: list[ServerProcess], receiver: Receiver) -> None:
+    urls = [server.url for server in servers]
+    async with httpx.AsyncClient(timeout=60) as client:
+        created = await asyncio.gather(*(
+            client.post(f"{urls[i % 2]}/api/instances", json=body(i, receiver.url))
+            for i in range(INSTANCES)
+        ))  # fmt: skip
+        assert {response.status_code for response in created} == {201}
+        ids = [response.json()["instanceId"] for response in created]
+        await wait_all(client, urls[0], ids, "ready")
+
+        assert (await client.post(f"{urls[0]}/api/instances/stop-all")).status_code == 202
+        await wait_all(client, urls[1], ids, "stopped")
+        started = await asyncio.gather(*(
+            client.post(f"{urls[i % 2]}/api/instances/{instance_id}/start")
+            for i, instance_id in enumerate(ids)
+        ))  # fmt: skip
+        assert {response.status_code for response in started} == {202}
+        await wait_all(client, urls[0], ids, "ready")
+
+        for instance_id in ids:
+            events = (await client.get(f"{urls[1]}/api/instances/{instance_id}/events")).json()
+            assert [e["type"] for e in events["events"]] == EXPECTED, instance_id
+    await receiver.wait_until(lambda: len(receiver.accepted) >= INSTANCES * len(EXPECTED), 60)
+    await asyncio.sleep(1)  # anything duplicated would arrive now
+    deliveries = Counter(json.loads(r.body)["id"] for r in receiver.accepted)
+    assert len(deliveries) == INSTANCES * len(EXPECTED)
+    assert set(deliveries.values()) == {1}, "an event was delivered twice"
