@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 import pytest
 
 from tests.conftest import Api
@@ -51,7 +53,7 @@ class TestEnvelope:
         assert_envelope(response.json(), "PAYLOAD_TOO_LARGE")
 
     async def test_streamed_oversized_body_is_413(self, api: Api) -> None:
-        async def chunks():  # type: ignore[no-untyped-def]
+        async def chunks() -> AsyncIterator[bytes]:
             for _ in range(40):
                 yield b"y" * 65536
 
