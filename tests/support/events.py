@@ -39,10 +39,16 @@ async def record(
     instance_id: str,
     event_type: EventType = EventType.CREATED,
     data: dict[str, Any] | None = None,
+    *,
+    notify: bool = True,
 ) -> InstanceEvent:
-    """Record one event for the instance in its own committed transaction (bus notified)."""
+    """Record one event for the instance in its own committed transaction.
+
+    ``notify=False`` leaves this process's event bus alone, as a commit by another replica.
+    """
     async with ctx.db.write() as session, session.begin():
         instance = await session.get(Instance, instance_id)
         assert instance is not None
-        recorder = EventRecorder(session, ctx.clock, ctx.global_webhook_url, ctx.bus)
+        bus = ctx.bus if notify else None
+        recorder = EventRecorder(session, ctx.clock, ctx.global_webhook_url, bus)
         return await recorder.record(instance, event_type, data)

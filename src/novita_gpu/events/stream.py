@@ -108,9 +108,9 @@ class EventStream:
 class EventStreamResponse(StreamingResponse):
     """A ``text/event-stream`` response that ends as soon as the client goes away.
 
-    Starlette stops a streaming response on disconnect only for servers older than ASGI spec
-    2.4; with newer ones (uvicorn) it notices when a write fails, which for a quiet stream is
-    the next heartbeat. This response listens for the disconnect in every case.
+    Starlette listens for the disconnect only under servers announcing ASGI spec < 2.4 (as
+    uvicorn does today); under 2.4 servers it notices only when a write fails, which for a
+    quiet stream is the next heartbeat. This response listens in every case.
     """
 
     media_type = "text/event-stream"
