@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from standardwebhooks import Webhook, WebhookVerificationError
 
+from novita_gpu.core.config import ConfigError, load_settings
 from novita_gpu.webhooks.dispatcher import WebhookDispatcher
 from novita_gpu.webhooks.signing import (
     LEGACY_SIGNATURE_HEADERS,
@@ -176,3 +177,17 @@ class TestOnTheWire:
         assert "webhook-signature" not in headers
         assert "x-signature-sha256" not in headers
         assert headers["webhook-id"].startswith("whd_")
+
+
+class TestSecretSetting:
+    @pytest.mark.parametrize("secret", ["whsec_", "whsec_!!!"])
+    def test_a_whsec_secret_that_is_not_base64_stops_the_start_up(self, secret: str) -> None:
+        with pytest.raises(ConfigError, match=r"^invalid WEBHOOK_SECRET: ") as raised:
+            load_settings(_env_file=None, webhook_secret=secret)
+        assert "(got" not in str(raised.value)  # the value is not echoed
+
+    @pytest.mark.parametrize("secret", [WHSEC, SECRET])
+    def test_usable_secrets_are_accepted(self, secret: str) -> None:
+        settings = load_settings(_env_file=None, webhook_secret=secret)
+        assert settings.webhook_secret is not None
+        Signer(settings.webhook_secret.get_secret_value())

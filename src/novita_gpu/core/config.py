@@ -8,6 +8,8 @@ by :func:`load_settings` and passed to ``create_app``; nothing reads the environ
 
 from __future__ import annotations
 
+import base64
+import binascii
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -126,6 +128,15 @@ class Settings(BaseSettings):
             raise ValueError("must be a sqlite:/// or postgresql:// URL")
         return value
 
+    @field_validator("webhook_secret")
+    @classmethod
+    def _usable_webhook_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        # Standard Webhooks reads a ``whsec_`` secret as base64 (SPEC 2.5); it must decode.
+        secret = value.get_secret_value() if value else ""
+        if secret.startswith("whsec_") and not _base64_key(secret.removeprefix("whsec_")):
+            raise ValueError("a secret starting whsec_ must be base64 after the prefix")
+        return value
+
     @model_validator(mode="after")
     def _loopback_unless_authenticated(self) -> Settings:
         if not self.api_tokens and not self.allow_unauthenticated and not _is_loopback(self.host):
@@ -151,6 +162,14 @@ class Settings(BaseSettings):
         if not self.database_url.startswith("sqlite") or len(prefix) != 2 or not prefix[1]:
             return None
         return None if prefix[1] == ":memory:" else Path(prefix[1])
+
+
+def _base64_key(text: str) -> bytes:
+    """``text`` decoded as the ``standardwebhooks`` library does; empty when it is not base64."""
+    try:
+        return base64.b64decode(text + "==")
+    except binascii.Error:
+        return b""
 
 
 def _is_loopback(host: str) -> bool:
