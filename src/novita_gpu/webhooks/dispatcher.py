@@ -92,7 +92,12 @@ class WebhookDispatcher:
     async def run_once(self) -> int:
         """Claim up to ``concurrency`` due deliveries, attempt them all; how many were tried."""
         claimed = await self.claim(self.concurrency)
-        await asyncio.gather(*(self.attempt(delivery) for delivery in claimed))
+        outcomes = await asyncio.gather(
+            *(self.attempt(delivery) for delivery in claimed), return_exceptions=True
+        )
+        for outcome in outcomes:  # only after every attempt finished
+            if isinstance(outcome, BaseException):
+                raise outcome
         return len(claimed)
 
     async def run_forever(self) -> None:
