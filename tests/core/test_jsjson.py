@@ -51,6 +51,8 @@ EDGE_STRINGS = [
     "emoji 🎉",
     "line\u2028sep\u2029",
     "lone \ud800 surrogate",
+    "split pair \ud834\udd1e joined",
+    "reversed \udd1e\ud834 halves",
     "</script>",
 ]
 

@@ -29,6 +29,8 @@ from novita_gpu.emulator import EmulatorConfig, EmulatorServer
 from novita_gpu.observability.logging import configure_logging
 
 _console = Console(stderr=True)
+# Open event streams and long-polls would otherwise hold a shutdown until clients leave.
+GRACEFUL_SHUTDOWN_SECONDS = 5
 
 
 def serve(
@@ -67,6 +69,7 @@ async def _serve(settings: Settings, emulator_url: str | None) -> None:
             log_config=None,
             access_log=False,
             lifespan="on",
+            timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
         )
         await uvicorn.Server(config).serve()
 
@@ -119,6 +122,7 @@ def _serve_workers(settings: Settings, workers: int, emulator_url: str | None) -
             workers=workers,
             log_config=None,
             access_log=False,
+            timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
         )
 
 

@@ -68,6 +68,9 @@ def _js_key_order(keys: list[str]) -> list[str]:
 
 
 def _string(value: str) -> str:
+    if _SURROGATE.search(value):
+        # Two halves that form a pair are one character in JavaScript: join them first.
+        value = value.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "surrogatepass")
     text = json.dumps(value, ensure_ascii=False)
     return _SURROGATE.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
 

@@ -24,6 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from novita_gpu.db.engine import Query
+from novita_gpu.db.locking import skip_locked
 from novita_gpu.db.models import Instance
 from novita_gpu.db.types import UTCDateTime
 from novita_gpu.instances.states import Status
@@ -266,16 +267,14 @@ class InstanceRepository:
     ) -> list[str]:
         """Lease up to ``limit`` instances matching ``condition`` whose lease is free.
 
-        On PostgreSQL the candidate rows are locked with ``FOR UPDATE SKIP LOCKED`` so replicas
-        claim disjoint sets; SQLite write transactions are exclusive already. The lease columns
+        Candidates are locked with :func:`~novita_gpu.db.locking.skip_locked`, so replicas
+        claim disjoint sets. The lease columns
         are set with a plain UPDATE (no version bump), so claiming never makes a concurrent
         API change fail. The caller commits.
         """
         free = or_(Instance.lease_expires_at.is_(None), Instance.lease_expires_at < now)
         query = select(Instance.id).where(condition, free).order_by(order_by).limit(limit)
-        if self.session.get_bind().dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True)
-        ids = list((await self.session.execute(query)).scalars())
+        ids = list((await self.session.execute(skip_locked(query, self.session))).scalars())
         if ids:
             await self.session.execute(
                 update(Instance)

@@ -1,7 +1,9 @@
 """Long-poll: wait until an instance reaches a status (``GET ...?waitFor=ready``).
 
 Waiters re-read the row whenever this process commits events (the event bus) and at least
-every :data:`POLL_SECONDS`, so a change made by another replica is seen too.
+every :data:`POLL_SECONDS`, so a change made by another replica is seen too. A commit that
+lands between a read and the wait is not missed (the bus generation is compared), and a
+shutting-down app answers waiters at once.
 """
 
 from __future__ import annotations
@@ -35,13 +37,15 @@ async def wait_for_status(
 ) -> tuple[InstanceRecord, WaitOutcome]:
     """The instance once it reaches ``target`` (or gives up, or ``timeout`` seconds pass)."""
     deadline = ctx.clock.monotonic() + timeout
+    seen = ctx.bus.generation
     while True:
         outcome = _outcome(instance, target)
         if outcome is not None:
             return instance, outcome
         remaining = deadline - ctx.clock.monotonic()
-        if remaining <= 0:
+        if remaining <= 0 or ctx.bus.closed:
             return instance, "timeout"
-        await ctx.bus.wait(min(POLL_SECONDS, remaining))
+        await ctx.bus.wait(min(POLL_SECONDS, remaining), since=seen)
+        seen = ctx.bus.generation
         rows = await ctx.db.fetch(view_by_reference_query(instance.id))
         instance = cast(InstanceRecord, rows[0]) if rows else instance
