@@ -9,7 +9,10 @@ import uvicorn
 
 from novita_gpu.app import AppOptions, create_app
 from novita_gpu.core.config import load_settings
+from novita_gpu.observability.logging import configure_logging
 
 if __name__ == "__main__":
-    app = create_app(load_settings(), AppOptions(migrate=False))
+    settings = load_settings()
+    configure_logging(settings.log_level, settings.log_format)
+    app = create_app(settings, AppOptions(migrate=False))
     uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_config=None, access_log=False)

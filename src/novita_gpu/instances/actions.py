@@ -89,6 +89,8 @@ class InstanceActions:
             instance.upstream_status = result.state or "toStart"
             instance.desired_status = None
             instance.health_check = {}
+            # SSH port and password rotate on every start: fetch them again once running.
+            instance.connection = {}
             instance.last_error = None
             await change_status(uow.recorder, instance, Status.STARTING)
 

@@ -2,8 +2,7 @@
 
 ``running`` -> ``health_checking`` -> ``ready``, or ``failed`` once ``maxWaitTimeMs`` has
 passed with the last probe results in ``lastError`` and ``healthCheck``. Between rounds the
-instance waits ``retryDelayMs`` doubled per round (jittered, capped), so a slow boot costs few
-probes. Instances are claimed with leases, so replicas never probe the same instance at once.
+instance waits ``retryDelayMs`` (see :meth:`ProbeConfig.delay_after`). Instances are claimed with leases, so replicas never probe the same instance at once.
 An instance without HTTP ports (and no ``healthCheck.targetPort``) is ready at once with
 ``healthCheck.status: skipped``.
 """
@@ -59,8 +58,12 @@ class ProbeConfig:
         )
 
     def delay_after(self, round_number: int) -> float:
-        """Jittered exponential delay before the next round (rounds count from 1)."""
-        exponent = min(round_number - 1, max(self.retry_attempts, 0))
+        """Delay before the next round (rounds count from 1), jittered by +-25 %.
+
+        The first ``retryAttempts`` rounds wait ``retryDelayMs`` each, as the original service
+        did; after that the delay doubles per round (capped), so a slow boot costs few probes.
+        """
+        exponent = max(0, round_number - max(self.retry_attempts, 1))
         base = min(_MAX_DELAY_SECONDS, self.retry_delay_s * float(2**exponent))
         return base * random.uniform(0.75, 1.25)
 

@@ -1,0 +1,144 @@
+"""Notification latency: from "the instance's application answers" to "webhook received".
+
+Creates N instances with a webhook, stops them, then starts all N at once. A tight prober
+(GET every 100 ms on each instance's HTTP endpoint, started with the starts) measures when each
+application begins to answer; a local receiver timestamps each ``instance.ready`` webhook.
+Prints p50/p95/max of (webhook - application answers), next to start -> application answers
+(the part the control plane cannot shorten), all measured in this run.
+
+Usage: ./dev bench notify_latency [instances] [--fast-poll SECONDS] [--env KEY=VALUE ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+from tests.support.receiver import Receiver
+
+from bench._support import free_port, print_table, start_server
+from novita_gpu.db.migrate import upgrade
+from novita_gpu.emulator import EmulatorConfig, EmulatorServer
+
+RTX_4090 = [("4090.16c62g", "us-ca-6"), ("4090.18c60g", "as-sgp-2"),
+            ("4090.16c46g", "cn-hongkong-1"), ("4090.12c48g", "eu-de-1")]  # fmt: skip
+PROBE_EVERY = 0.1
+
+
+async def wait_status(client: httpx.AsyncClient, ids: list[str], status: str) -> None:
+    async def one(instance_id: str) -> None:
+        while True:
+            response = await client.get(
+                f"/api/instances/{instance_id}", params={"waitFor": status, "timeout": 30}
+            )
+            if response.json()["status"] == status:
+                return
+
+    await asyncio.gather(*(one(i) for i in ids))
+
+
+async def first_answer(http: httpx.AsyncClient, url: str) -> float:
+    """Monotonic time of the first 2xx from ``url``, probing every 100 ms."""
+    while True:
+        try:
+            if (await http.get(url, timeout=2)).status_code == 200:
+                return time.monotonic()
+        except httpx.HTTPError:
+            pass
+        await asyncio.sleep(PROBE_EVERY)
+
+
+def ready_times(receiver: Receiver, after: int) -> dict[str, float]:
+    times: dict[str, float] = {}
+    for request in receiver.requests[after:]:
+        event = json.loads(request.body)
+        if event["event"] == "instance.ready":
+            times.setdefault(event["instanceId"], request.received_at)
+    return times
+
+
+async def run(count: int, fast_poll: float | None, extra_env: dict[str, str]) -> None:
+    receiver = await Receiver().start()
+    async with EmulatorServer(EmulatorConfig.preset("fast")) as emulator:
+        for product, cluster in RTX_4090:
+            emulator.world.set_capacity(product, cluster, count)
+        with tempfile.TemporaryDirectory() as tmp:
+            url = f"sqlite:///{Path(tmp) / 'bench.db'}"
+            await asyncio.to_thread(upgrade, url)
+            env = {
+                "DATABASE_URL": url,
+                "NOVITA_API_BASE_URL": emulator.api_url,
+                "LOG_LEVEL": "warning",
+            }
+            if fast_poll is not None:
+                env["INSTANCE_FAST_POLL_INTERVAL"] = str(fast_poll)
+            env.update(extra_env)
+            server = start_server("bench.reconcile_server", free_port(), env)
+            try:
+                rows = await measure(server.url, receiver, count)
+            finally:
+                server.stop()
+    await receiver.close()
+    print_table(
+        f"{count} concurrent starts, emulator 'fast' preset, fast poll "
+        f"{fast_poll if fast_poll is not None else 'default (3)'} s",
+        ["interval", "p50 s", "p95 s", "max s"],
+        rows,
+    )
+
+
+async def measure(server_url: str, receiver: Receiver, count: int) -> list[list[str]]:
+    async with httpx.AsyncClient(base_url=server_url, timeout=60) as client:
+        created = await asyncio.gather(*(
+            client.post("/api/instances", json={
+                "name": f"notify-{i:03d}", "productName": "RTX 4090 24GB",
+                "templateId": "pytorch-jupyter", "webhookUrl": receiver.url,
+            }) for i in range(count)
+        ))  # fmt: skip
+        ids = [response.json()["instanceId"] for response in created]
+        await wait_status(client, ids, "ready")
+        endpoints = {
+            i: (await client.get(f"/api/instances/{i}")).json()["connectionDetails"]["endpoints"][
+                "8888"
+            ]
+            for i in ids
+        }
+        await client.post("/api/instances/stop-all")
+        await wait_status(client, ids, "stopped")
+        seen = len(receiver.requests)
+        async with httpx.AsyncClient() as prober:
+            answers = [asyncio.create_task(first_answer(prober, endpoints[i])) for i in ids]
+            started = time.monotonic()
+            await asyncio.gather(*(client.post(f"/api/instances/{i}/start") for i in ids))
+            answered = dict(zip(ids, await asyncio.gather(*answers), strict=True))
+        await receiver.wait_until(lambda: len(ready_times(receiver, seen)) >= count, timeout=300)
+    hooks = ready_times(receiver, seen)
+    latency = [hooks[i] - answered[i] for i in ids]
+    boot = [answered[i] - started for i in ids]
+    return [_row("app answers -> ready webhook", latency), _row("start -> app answers", boot)]
+
+
+def _row(name: str, values: list[float]) -> list[str]:
+    ordered = sorted(values)
+    p95 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))]
+    return [name, f"{statistics.median(ordered):.2f}", f"{p95:.2f}", f"{ordered[-1]:.2f}"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("instances", nargs="?", type=int, default=100)
+    parser.add_argument("--fast-poll", type=float, default=None, help="INSTANCE_FAST_POLL_INTERVAL")
+    parser.add_argument("--env", action="append", default=[], help="server setting KEY=VALUE")
+    args = parser.parse_args()
+    extra = dict(item.split("=", 1) for item in args.env)
+    asyncio.run(run(args.instances, args.fast_poll, extra))
+
+
+if __name__ == "__main__":
+    main()
