@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Header, Query
 
@@ -34,7 +34,6 @@ from novita_gpu.instances.waiting import wait_for_status
 router = APIRouter(prefix="/api/instances", tags=["instances"])
 
 MAX_PAGE = 500
-WaitTarget = Literal["running", "ready", "stopped", "deleted"]
 
 
 def _action(outcome: ActionOutcome, now: Any) -> JSONResponse:
@@ -178,7 +177,7 @@ async def get_instance(
     ctx: ContextDep,
     instance_id: str,
     include_secrets: Annotated[bool, Query(alias="includeSecrets")] = False,
-    wait_for: Annotated[WaitTarget | None, Query(alias="waitFor")] = None,
+    wait_for: Annotated[Status | None, Query(alias="waitFor")] = None,
     timeout: Annotated[float, Query(ge=0, le=600)] = 60,
 ) -> JSONResponse:
     """One instance by local or Novita id; ``waitFor`` long-polls until that status."""
@@ -186,7 +185,7 @@ async def get_instance(
     instance = await service.record(instance_id)
     headers: dict[str, str] = {}
     if wait_for is not None:
-        instance, outcome = await wait_for_status(ctx, instance, Status(wait_for), timeout)
+        instance, outcome = await wait_for_status(ctx, instance, wait_for, timeout)
         headers["X-Wait-Result"] = outcome
     password = await service.ssh_password(instance) if include_secrets else None
     view = instance_view(instance, ctx.clock.now(), ssh_password=password)

@@ -28,7 +28,7 @@ def _outcome(instance: InstanceRecord, target: Status) -> WaitOutcome | None:
     if status in _AT_LEAST.get(target, frozenset({target})):
         return "reached"
     if status in _GIVE_UP:
-        return "failed"
+        return "failed"  # failed, terminated or deleted, and that was not the wish
     return None
 
 
