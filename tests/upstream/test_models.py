@@ -92,7 +92,11 @@ class TestInstance:
         assert instance.spot_reclaim_time == datetime(2026, 1, 15, 0, 5, tzinfo=UTC)
         assert instance.known_status is InstanceStatus.EXITED
 
-    @pytest.mark.parametrize("status", ["pending", "Running", "toBeCreated", "somethingNew"])
+    def test_pending_seen_live_is_known(self) -> None:
+        instance = UpstreamInstance.model_validate(payloads.instance(status="pending"))
+        assert instance.known_status is InstanceStatus.PENDING
+
+    @pytest.mark.parametrize("status", ["Running", "toBeCreated", "somethingNew"])
     def test_unknown_status_is_kept(self, status: str) -> None:
         instance = UpstreamInstance.model_validate(payloads.instance(status=status))
         assert instance.status == status

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from novita_gpu.upstream import InstanceStatus
+
 
 class Status(StrEnum):
     CREATING = "creating"
@@ -26,28 +28,8 @@ class Status(StrEnum):
     TERMINATED = "terminated"
 
 
-class UpstreamStatus(StrEnum):
-    """Every status value Novita documents (UPSTREAM.md 3.1), plus ``pending`` seen live."""
-
-    TO_CREATE = "toCreate"
-    CREATING = "creating"
-    PULLING = "pulling"
-    RUNNING = "running"
-    TO_START = "toStart"
-    STARTING = "starting"
-    TO_STOP = "toStop"
-    STOPPING = "stopping"
-    EXITED = "exited"
-    TO_RESTART = "toRestart"
-    RESTARTING = "restarting"
-    TO_REMOVE = "toRemove"
-    REMOVING = "removing"
-    REMOVED = "removed"
-    TO_RESET = "toReset"
-    RESETTING = "resetting"
-    MIGRATING = "migrating"
-    FREEZING = "freezing"
-    PENDING = "pending"
+UpstreamStatus = InstanceStatus
+"""Every status value Novita documents (UPSTREAM.md 3.1), plus ``pending`` seen live."""
 
 
 _UPSTREAM_TO_LOCAL: dict[UpstreamStatus, Status] = {

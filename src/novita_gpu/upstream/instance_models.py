@@ -30,7 +30,8 @@ from novita_gpu.upstream.models import EnvVar, UpstreamModel
 
 
 class InstanceStatus(StrEnum):
-    """The documented instance statuses (UPSTREAM.md §3.1)."""
+    """The documented instance statuses (UPSTREAM.md §3.1), plus ``pending``, which the real
+    API was seen to return while creating."""
 
     TO_CREATE = "toCreate"
     CREATING = "creating"
@@ -50,6 +51,7 @@ class InstanceStatus(StrEnum):
     RESETTING = "resetting"
     MIGRATING = "migrating"
     FREEZING = "freezing"
+    PENDING = "pending"
 
 
 REMOVAL_STATUSES = frozenset(

@@ -2,7 +2,8 @@
 
 ``running`` -> ``health_checking`` -> ``ready``, or ``failed`` once ``maxWaitTimeMs`` has
 passed with the last probe results in ``lastError`` and ``healthCheck``. Between rounds the
-instance waits ``retryDelayMs`` (see :meth:`ProbeConfig.delay_after`). Instances are claimed with leases, so replicas never probe the same instance at once.
+instance waits ``retryDelayMs`` (see :meth:`ProbeConfig.delay_after`). Instances are claimed
+with leases, so replicas never probe the same instance at once.
 An instance without HTTP ports (and no ``healthCheck.targetPort``) is ready at once with
 ``healthCheck.status: skipped``.
 """
