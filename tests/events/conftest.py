@@ -19,7 +19,7 @@ from novita_gpu.core.clock import ManualClock
 from novita_gpu.core.config import Settings
 from novita_gpu.core.context import AppContext
 from tests.conftest import app_options
-from tests.support.live import free_port
+from tests.support.live import free_port, serve_app
 
 
 @dataclass
@@ -39,19 +39,11 @@ async def live(
     contexts: list[AppContext] = []
     app = create_app(settings, app_options(clock, emulator, on_ready=[contexts.append]))
     port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on")
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.01)
-    try:
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
-            yield LiveServer(client, contexts[0], clock, server)
-    finally:
-        server.should_exit = True
-        await asyncio.wait_for(task, timeout=10)
+    async with (
+        serve_app(app, port) as server,
+        httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as client,
+    ):
+        yield LiveServer(client, contexts[0], clock, server)
 
 
 @dataclass

@@ -29,7 +29,7 @@ def free_port() -> int:
 
 
 @contextlib.asynccontextmanager
-async def serve_app(app: FastAPI, port: int) -> AsyncIterator[None]:
+async def serve_app(app: FastAPI, port: int) -> AsyncIterator[uvicorn.Server]:
     """Run ``app`` with uvicorn on 127.0.0.1:``port`` in this event loop."""
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on")
     server = uvicorn.Server(config)
@@ -39,7 +39,7 @@ async def serve_app(app: FastAPI, port: int) -> AsyncIterator[None]:
             task.result()
         await asyncio.sleep(0.01)
     try:
-        yield
+        yield server
     finally:
         server.should_exit = True
         await asyncio.wait_for(task, timeout=15)
