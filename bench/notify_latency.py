@@ -63,6 +63,7 @@ async def run(count: int, fast_poll: float | None, extra_env: dict[str, str]) ->
                 "DATABASE_URL": url,
                 "NOVITA_API_BASE_URL": emulator.api_url,
                 "LOG_LEVEL": "warning",
+                "RATE_LIMIT_MAX_REQUESTS": "100000000",
             }
             if fast_poll is not None:
                 env["INSTANCE_FAST_POLL_INTERVAL"] = str(fast_poll)

@@ -95,6 +95,7 @@ async def measure(count: int, window: float, interval: float) -> list[str]:
                 "NOVITA_API_BASE_URL": emulator.api_url,
                 "INSTANCE_POLL_INTERVAL": str(interval),
                 "LOG_LEVEL": "warning",
+                "RATE_LIMIT_MAX_REQUESTS": "100000000",
             }
             server = start_server("bench.reconcile_server", free_port(), env)
             try:

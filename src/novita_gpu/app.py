@@ -15,8 +15,11 @@ from typing import TypedDict
 import httpx
 import psutil
 from fastapi import FastAPI
+from starlette.middleware.cors import CORSMiddleware
 
 from novita_gpu import __version__
+from novita_gpu.auth.middleware import AuthMiddleware, RateLimitMiddleware, TokenSource
+from novita_gpu.auth.tokens import TokenRepository
 from novita_gpu.catalog import CatalogService
 from novita_gpu.catalog.router import router as catalog_router
 from novita_gpu.core.clock import Clock, SystemClock
@@ -112,11 +115,20 @@ def create_app(settings: Settings, options: AppOptions | None = None) -> FastAPI
     """Build the app. Resources are created when the lifespan starts, not here."""
     opts = options or AppOptions()
     metrics = Metrics()
+    contexts: list[AppContext] = []
+
+    async def database_tokens() -> list[str]:
+        if not contexts:
+            return []
+        async with contexts[0].db.read() as session:
+            return await TokenRepository(session).active_digests()
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[State]:
         async with AsyncExitStack() as stack:
             ctx = await _build_context(settings, opts, metrics, stack)
+            contexts.append(ctx)
+            stack.callback(contexts.clear)
             # Runs before the database closes: open SSE streams finish.
             stack.callback(ctx.bus.close)
             psutil.cpu_percent(interval=None)  # prime the CPU sampler for /health
@@ -140,9 +152,37 @@ def create_app(settings: Settings, options: AppOptions | None = None) -> FastAPI
     app.include_router(instances_router)
     app.include_router(events_router)
     app.include_router(webhooks_router)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
-    app.add_middleware(RequestContextMiddleware, metrics=metrics)
+    _add_middleware(app, settings, metrics, TokenSource(settings.api_tokens, database_tokens))
     return app
+
+
+def _add_middleware(
+    app: FastAPI, settings: Settings, metrics: Metrics, tokens: TokenSource
+) -> None:
+    """Outermost first: request ids, CORS, rate limit, auth, body limit."""
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(AuthMiddleware, source=tokens)
+    app.add_middleware(
+        RateLimitMiddleware,
+        max_requests=settings.rate_limit_max_requests,
+        window_seconds=settings.rate_limit_window_ms / 1000,
+    )
+    if settings.enable_cors and settings.allowed_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.allowed_origins,
+            allow_methods=["GET", "POST", "PUT", "DELETE"],
+            allow_headers=[
+                "Authorization",
+                "X-API-Key",
+                "Content-Type",
+                "Idempotency-Key",
+                "X-Request-ID",
+                "Last-Event-ID",
+            ],
+            expose_headers=["X-Request-ID", "X-Wait-Result", "Retry-After"],
+        )
+    app.add_middleware(RequestContextMiddleware, metrics=metrics)
 
 
 def app_from_environment() -> FastAPI:

@@ -17,6 +17,8 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
         "webhook_url": None,
         "webhook_secret": None,
         "api_tokens": [],
+        # Tests hammer one server from one address; the limiter has tests of its own.
+        "rate_limit_max_requests": 1_000_000,
         **overrides,
     }
     return Settings(_env_file=None, **values)

@@ -10,6 +10,7 @@ from novita_gpu.cli import events as event_commands
 from novita_gpu.cli import instances as instance_commands
 from novita_gpu.cli import products as product_commands
 from novita_gpu.cli import server as server_commands
+from novita_gpu.cli import tokens as token_commands
 from novita_gpu.cli.remote import EXIT_CODES_HELP
 
 app = typer.Typer(
@@ -22,6 +23,7 @@ app = typer.Typer(
 app.command("serve")(server_commands.serve)
 app.command("emulator")(server_commands.emulator)
 app.add_typer(db_commands.app, name="db")
+app.add_typer(token_commands.app, name="tokens")
 app.add_typer(instance_commands.app, name="instances")
 app.command("events", epilog=EXIT_CODES_HELP)(event_commands.events)
 app.command("products", epilog=EXIT_CODES_HELP)(product_commands.products)

@@ -102,7 +102,7 @@ class Settings(BaseSettings):
     migration_dry_run: bool = False
 
     # HTTP surface and security
-    enable_cors: bool = False
+    enable_cors: bool = True
     allowed_origins: CommaList = Field(default_factory=list)
     rate_limit_window_ms: int = Field(60_000, ge=1_000)
     rate_limit_max_requests: int = Field(6_000, ge=1)

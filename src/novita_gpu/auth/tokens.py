@@ -1,0 +1,68 @@
+"""API tokens: from ``API_TOKENS`` and hashed in the ``api_tokens`` table.
+
+Tokens are compared as SHA-256 digests with :func:`hmac.compare_digest`, so neither the
+comparison time nor the stored data reveals a token. A database token is shown once, when it
+is created, and only its digest is stored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from collections.abc import Iterable
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from novita_gpu.core.clock import utc_now
+from novita_gpu.core.ids import new_token_id
+from novita_gpu.db.models import ApiToken
+
+TOKEN_PREFIX = "ngpu_"  # noqa: S105 - a prefix, not a secret
+
+
+def digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def matches_any(token: str, digests: Iterable[str]) -> bool:
+    """True if ``token`` hashes to one of ``digests`` (every digest is compared)."""
+    candidate = digest(token)
+    found = False
+    for known in digests:
+        found |= hmac.compare_digest(candidate, known)
+    return found
+
+
+def new_token() -> str:
+    return TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
+class TokenRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def active_digests(self) -> list[str]:
+        query = select(ApiToken.token_hash).where(ApiToken.revoked_at.is_(None))
+        return list((await self.session.execute(query)).scalars())
+
+    async def create(self, name: str) -> tuple[ApiToken, str]:
+        """A new token named ``name``; returns the row and the token (shown only now)."""
+        token = new_token()
+        row = ApiToken(id=new_token_id(), name=name, token_hash=digest(token), created_at=utc_now())
+        self.session.add(row)
+        return row, token
+
+    async def revoke(self, token_id: str) -> bool:
+        result = await self.session.execute(
+            update(ApiToken)
+            .where(ApiToken.id == token_id, ApiToken.revoked_at.is_(None))
+            .values(revoked_at=utc_now())
+        )
+        return bool(getattr(result, "rowcount", 0))
+
+    async def all(self) -> list[ApiToken]:
+        return list(
+            (await self.session.execute(select(ApiToken).order_by(ApiToken.created_at))).scalars()
+        )
