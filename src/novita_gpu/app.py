@@ -135,6 +135,7 @@ def create_app(settings: Settings, options: AppOptions | None = None) -> FastAPI
             if opts.background:
                 runner = Runner(ctx, default_jobs(settings), [run_webhook_dispatcher])
                 runner.start()
+                ctx.runner = runner
                 stack.push_async_callback(runner.stop)
             for hook in opts.on_ready:
                 hook(ctx)

@@ -16,6 +16,7 @@ from novita_gpu.observability.metrics import Metrics
 
 if TYPE_CHECKING:
     from novita_gpu.catalog import CatalogService
+    from novita_gpu.reconciler.runner import Runner
     from novita_gpu.upstream import NovitaClient
 
 
@@ -32,6 +33,8 @@ class AppContext:
     catalog: CatalogService
     started_monotonic: float = field(default_factory=time.monotonic)
     bus: EventBus = field(init=False)
+    runner: Runner | None = None
+    """The background jobs of this process, when it runs them."""
 
     def __post_init__(self) -> None:
         self.bus = EventBus(self.clock)

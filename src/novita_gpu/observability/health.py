@@ -30,6 +30,8 @@ router = APIRouter(tags=["health"])
 # A job is stale when it has not run for this many intervals (plus slack for slow ticks).
 _STALE_INTERVALS = 3
 _STALE_SLACK_SECONDS = 30
+# Right after start-up the loops are taking their first turn.
+_STARTUP_GRACE_SECONDS = 30
 # Webhooks are degraded when the oldest undelivered event is older than this.
 _WEBHOOK_BACKLOG_SECONDS = 300
 
@@ -56,7 +58,11 @@ def _job_is_fresh(job: Lease, now: datetime) -> bool:
     return (now - job.last_run_at).total_seconds() <= limit
 
 
-def _reconciler_state(jobs: list[Lease], now: datetime) -> ServiceState:
+def _reconciler_state(jobs: list[Lease], now: datetime, starting: bool) -> ServiceState:
+    """Down when no job runs, degraded when some are stale. Right after start-up the jobs
+    are still taking their first turn, so staleness is not held against them yet."""
+    if starting:
+        return "up"
     fresh = [job for job in jobs if _job_is_fresh(job, now)]
     if not jobs or not fresh:
         return "down"
@@ -117,7 +123,11 @@ async def get_health(ctx: ContextDep) -> JSONResponse:
     services: dict[str, ServiceState] = {
         "database": "up" if database else "down",
         "upstream": _upstream_state(ctx),
-        "reconciler": _reconciler_state(jobs, now),
+        "reconciler": _reconciler_state(
+            jobs,
+            now,
+            starting=ctx.runner is not None and ctx.uptime_seconds < _STARTUP_GRACE_SECONDS,
+        ),
         "webhooks": _webhook_state(backlog),
     }
     window = ctx.metrics.window.summary()
