@@ -91,3 +91,20 @@ class TestHeartbeats:
         assert stalled["services"]["reconciler"] == "degraded"
         assert stalled["status"] == "degraded"
         assert stalled["jobs"]["status_sync"]["stale"] is True
+
+
+class TestRetention:
+    async def test_tombstones_are_purged_after_retention(self, api: Api, runner: Runner) -> None:
+        old = await create(api, "old", healthCheck=NO_PROBE)
+        await settle(api, runner)
+        await api.client.delete(f"/api/instances/{old['instanceId']}")
+        await settle(api, runner)
+        api.clock.advance(api.ctx.settings.deleted_retention_days * 86_400 - 3600)
+        recent = await create(api, "recent", healthCheck=NO_PROBE)
+        await api.client.delete(f"/api/instances/{recent['instanceId']}")
+        await settle(api, runner)
+        api.clock.advance(7200)
+        await runner.run_once("housekeeping")
+        assert (await api.client.get(f"/api/instances/{old['instanceId']}")).status_code == 404
+        kept = await instance(api, recent["instanceId"])
+        assert kept["status"] == "deleted"
