@@ -314,6 +314,17 @@ class InstanceRepository:
         )
         return (await self.session.execute(query)).scalar_one()
 
+    async def ids_in_status_since_before(
+        self, statuses: tuple[str, ...], changed_before: datetime
+    ) -> list[str]:
+        """Live instances that have been in one of ``statuses`` since before a time."""
+        query = select(Instance.id).where(
+            Instance.deleted_at.is_(None),
+            Instance.status.in_(statuses),
+            Instance.status_changed_at < changed_before,
+        )
+        return list((await self.session.execute(query)).scalars())
+
     async def purge_tombstones(self, deleted_before: datetime) -> int:
         """Remove deleted instances (and, by cascade, their history) past retention."""
         result = await self.session.execute(

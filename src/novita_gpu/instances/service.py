@@ -20,7 +20,7 @@ from novita_gpu.core.errors import (
 )
 from novita_gpu.core.ids import new_instance_id
 from novita_gpu.core.upstream_errors import upstream_error_to_service_error
-from novita_gpu.db.models import Instance
+from novita_gpu.db.models import Instance, InstanceEvent
 from novita_gpu.events.repository import EventRepository
 from novita_gpu.events.types import EventType
 from novita_gpu.instances.actions import ActionOutcome, InstanceActions
@@ -37,7 +37,7 @@ from novita_gpu.instances.settings import instance_settings
 from novita_gpu.instances.snapshot import apply_snapshot
 from novita_gpu.instances.states import STOPPABLE, Status, fold_upstream_status
 from novita_gpu.instances.uow import write_unit
-from novita_gpu.instances.views import InstanceRecord, instance_view
+from novita_gpu.instances.views import InstanceRecord, instance_view, iso
 from novita_gpu.upstream import UpstreamError, UpstreamInstance, UpstreamNotFound, region_code
 
 CLOCK_SKEW = timedelta(minutes=1)
@@ -305,9 +305,8 @@ def upstream_only_view(item: UpstreamInstance) -> dict[str, Any]:
     }
 
 
-def event_view(event: Any) -> dict[str, Any]:
-    from novita_gpu.instances.views import iso
-
+def event_view(event: InstanceEvent) -> dict[str, Any]:
+    """An event as ``GET /api/instances/{id}/events`` lists it."""
     return {
         "id": event.id,
         "type": event.type,

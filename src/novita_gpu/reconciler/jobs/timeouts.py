@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import select
-
 from novita_gpu.db.models import Instance
+from novita_gpu.instances.repository import InstanceRepository
 from novita_gpu.instances.states import Status
 from novita_gpu.instances.transitions import change_status
 from novita_gpu.instances.uow import UnitOfWork, update_instance
@@ -23,13 +22,8 @@ async def fail_slow_startups(job: JobContext) -> None:
     ctx = job.ctx
     limit = timedelta(minutes=ctx.settings.instance_startup_timeout_minutes)
     cutoff = ctx.clock.now() - limit
-    query = select(Instance.id).where(
-        Instance.deleted_at.is_(None),
-        Instance.status.in_(_WATCHED),
-        Instance.status_changed_at < cutoff,
-    )
     async with ctx.db.read() as session:
-        ids = list((await session.execute(query)).scalars())
+        ids = await InstanceRepository(session).ids_in_status_since_before(_WATCHED, cutoff)
     minutes = ctx.settings.instance_startup_timeout_minutes
 
     async def change(uow: UnitOfWork, instance: Instance) -> None:
