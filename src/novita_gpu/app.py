@@ -192,5 +192,8 @@ def app_from_environment() -> FastAPI:
     The parent process applied migrations before starting the workers.
     """
     from novita_gpu.core.config import load_settings
+    from novita_gpu.observability.logging import configure_logging
 
-    return create_app(load_settings(), AppOptions(migrate=False))
+    settings = load_settings()
+    configure_logging(settings.log_level, settings.log_format)
+    return create_app(settings, AppOptions(migrate=False))
