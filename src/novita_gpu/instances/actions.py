@@ -15,7 +15,6 @@ from novita_gpu.core.errors import (
     InstanceNotFound,
     InstanceNotStartable,
     InstanceNotStoppable,
-    ServiceError,
 )
 from novita_gpu.core.upstream_errors import upstream_error_to_service_error
 from novita_gpu.db.models import Instance
@@ -229,7 +228,3 @@ class InstanceActions:
             )
 
         return await _record(self.ctx, instance.id, apply)
-
-
-def not_found(reference: str) -> ServiceError:
-    return InstanceNotFound(f"No instance {reference!r}", details={"instanceId": reference})

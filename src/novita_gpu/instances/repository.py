@@ -218,11 +218,6 @@ class InstanceRepository:
         query = select(Instance).where(Instance.name == name, Instance.deleted_at.is_(None))
         return (await self.session.execute(query)).scalar_one_or_none()
 
-    async def novita_ids(self) -> set[str]:
-        """Novita ids of every managed instance, tombstones included."""
-        query = select(Instance.novita_instance_id).where(Instance.novita_instance_id.is_not(None))
-        return {row for row in (await self.session.execute(query)).scalars() if row}
-
     async def page(
         self, filters: ListFilter, cursor: Cursor | None, limit: int
     ) -> Sequence[Instance]:

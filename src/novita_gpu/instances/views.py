@@ -16,7 +16,7 @@ from urllib.parse import urlsplit, urlunsplit
 from sqlalchemy import Row
 
 from novita_gpu.db.models import Instance
-from novita_gpu.instances.states import ACCRUING, Status
+from novita_gpu.instances.states import ACCRUING
 
 PRICE_UNITS_PER_USD = 100_000
 
@@ -239,8 +239,3 @@ def instance_view(
         "estimatedCostUsd": round(runtime / 3600 * price, 6),
         "source": source if f["source"] == "managed" else f["source"],
     }
-
-
-def is_live(instance: Instance) -> bool:
-    """Not deleted (a tombstone keeps its row but is no longer live)."""
-    return instance.deleted_at is None and instance.status != Status.DELETED
