@@ -78,9 +78,10 @@ async def naive_pass(api_url: str, pairs: list[tuple[str, str]]) -> float:
 
 
 async def status_sync_tick_ms(server_url: str) -> float | None:
+    """How long the last full status-sync pass took (from /health)."""
     async with httpx.AsyncClient() as client:
-        jobs = (await client.get(f"{server_url}/health")).json()["jobs"]
-    duration = jobs.get("status_sync", {}).get("lastDurationMs")
+        milestones = (await client.get(f"{server_url}/health")).json()["milestones"]
+    duration = milestones.get("status_sync:full", {}).get("durationMs")
     return float(duration) if duration is not None else None
 
 
@@ -136,7 +137,7 @@ def main() -> None:
         f"steady state, INSTANCE_POLL_INTERVAL={args.interval:g}s, {args.window:g}s window",
         [
             "instances", "upstream req/min", "req/instance/min", "naive req/instance/min",
-            "saving", "sync tick ms", "naive pass ms", "server RSS MB",
+            "saving", "sync pass ms", "naive pass ms", "server RSS MB",
         ],
         rows,
     )  # fmt: skip

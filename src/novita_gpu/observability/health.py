@@ -73,6 +73,17 @@ def _webhook_state(backlog: Backlog) -> ServiceState:
     return "degraded" if backlog.oldest_pending_seconds > _WEBHOOK_BACKLOG_SECONDS else "up"
 
 
+def _marks_report(marks: list[Lease]) -> dict[str, Any]:
+    """Milestones jobs record, e.g. the last full status-sync pass and its duration."""
+    return {
+        mark.name.removeprefix("mark:"): {
+            "at": mark.last_run_at.isoformat() if mark.last_run_at else None,
+            "durationMs": mark.last_duration_ms,
+        }
+        for mark in marks
+    }
+
+
 def _jobs_report(jobs: list[Lease], now: datetime) -> dict[str, Any]:
     return {
         job.name.removeprefix("job:"): {
@@ -105,20 +116,22 @@ def _overall(database: bool, services: dict[str, ServiceState]) -> str:
 
 async def _stored_figures(
     ctx: AppContext, now: datetime
-) -> tuple[dict[str, int], Backlog, list[Lease]]:
+) -> tuple[dict[str, int], Backlog, list[Lease], list[Lease]]:
     async with ctx.db.read() as session:
         by_status = await InstanceRepository(session).count_by_status()
         backlog = await DeliveryRepository(session).backlog(now)
-        jobs = list(await LeaseRepository(session).jobs())
-    return by_status, backlog, jobs
+        leases = LeaseRepository(session)
+        jobs = list(await leases.jobs())
+        marks = list(await leases.marks())
+    return by_status, backlog, jobs, marks
 
 
 @router.get("/health", summary="Service health with measured figures")
 async def get_health(ctx: ContextDep) -> JSONResponse:
     now = ctx.clock.now()
     database = await _database_up(ctx)
-    by_status, backlog, jobs = (
-        await _stored_figures(ctx, now) if database else ({}, Backlog(0, 0.0, 0), [])
+    by_status, backlog, jobs, marks = (
+        await _stored_figures(ctx, now) if database else ({}, Backlog(0, 0.0, 0), [], [])
     )
     services: dict[str, ServiceState] = {
         "database": "up" if database else "down",
@@ -153,6 +166,7 @@ async def get_health(ctx: ContextDep) -> JSONResponse:
             "failed": backlog.failed,
         },
         "jobs": _jobs_report(jobs, now),
+        "milestones": _marks_report(marks),
     }
     return JSONResponse(body, status_code=503 if status == "unhealthy" else 200)
 

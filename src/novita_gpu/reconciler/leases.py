@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from novita_gpu.db.models import Lease
 
 JOB_PREFIX = "job:"
+MARK_PREFIX = "mark:"
 # Runs are allowed slightly early so replicas on slightly different tick phases still share.
 _EARLY_FRACTION = 0.9
 
@@ -94,10 +95,19 @@ class LeaseRepository:
             )
         )
 
-    async def mark(self, name: str, now: datetime) -> None:
-        """Remember that something happened at ``now`` (e.g. the last full sync pass)."""
+    async def mark(self, name: str, now: datetime, duration_ms: int | None = None) -> None:
+        """Remember that something happened at ``now`` and how long it took (e.g. the last
+        full sync pass)."""
         await self.ensure(name, 0.0)
-        await self.session.execute(update(Lease).where(Lease.name == name).values(last_run_at=now))
+        await self.session.execute(
+            update(Lease)
+            .where(Lease.name == name)
+            .values(last_run_at=now, last_duration_ms=duration_ms)
+        )
+
+    async def marks(self) -> Sequence[Lease]:
+        query = select(Lease).where(Lease.name.startswith(MARK_PREFIX)).order_by(Lease.name)
+        return (await self.session.execute(query)).scalars().all()
 
     async def last_mark(self, name: str) -> datetime | None:
         lease = await self.session.get(Lease, name)

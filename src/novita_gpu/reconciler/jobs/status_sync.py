@@ -10,6 +10,7 @@ are never touched.
 
 from __future__ import annotations
 
+import time
 from datetime import datetime, timedelta
 
 import structlog
@@ -154,9 +155,11 @@ async def sync_statuses(job: JobContext) -> None:
     started = ctx.clock.now()
     if not await _pass_due(ctx, started):
         return
+    timer = time.perf_counter()
     listing = {item.id: item for item in await ctx.upstream.list_all_instances(page_size=PAGE_SIZE)}
     missing = await _apply_listing(ctx, listing, started)
     for instance_id in missing[:MAX_CONFIRMATIONS]:
         await _confirm_missing(ctx, instance_id)
+    elapsed_ms = int((time.perf_counter() - timer) * 1000)
     async with ctx.db.write() as session, session.begin():
-        await LeaseRepository(session).mark(FULL_PASS_MARK, started)
+        await LeaseRepository(session).mark(FULL_PASS_MARK, started, elapsed_ms)
