@@ -62,12 +62,16 @@ class TestWakeUps:
         await record(api.ctx, await add_instance(api.ctx, webhook_url=receiver.url))
         background(dispatcher.run_forever)
         await eventually(lambda: attempted(api, 1), what="the first attempt")
-        await eventually(lambda: api.clock.pending_sleepers > 0, what="the loop to idle")
         row = await delivery(api.ctx)
         api.clock.set(row.next_attempt_at)
-        api.clock.advance(dispatcher.poll_seconds)
-        await receiver.wait_for(2)
-        await eventually(lambda: attempted(api, 2), what="the retry")
+
+        async def retried() -> bool:
+            # Keep time moving: the loop may not have parked in its idle wait yet.
+            api.clock.advance(dispatcher.poll_seconds)
+            return await attempted(api, 2)
+
+        await eventually(retried, what="the retry")
+        assert len(receiver.requests) == 2
         assert (await delivery(api.ctx)).status == "succeeded"
 
     async def test_events_committed_elsewhere_are_found_by_polling(
@@ -79,8 +83,12 @@ class TestWakeUps:
         await record(api.ctx, instance_id, notify=False)  # as another replica commits
         await asyncio.sleep(0.05)
         assert receiver.requests == []
-        api.clock.advance(dispatcher.poll_seconds)
-        await receiver.wait_for(1)
+
+        def polled() -> bool:
+            api.clock.advance(dispatcher.poll_seconds)
+            return len(receiver.requests) >= 1
+
+        await eventually(polled, what="the poll to find the event")
 
 
 class TestStopping:
