@@ -32,6 +32,7 @@ from novita_gpu.events.router import router as events_router
 from novita_gpu.instances.router import router as instances_router
 from novita_gpu.observability import health
 from novita_gpu.observability.metrics import Metrics
+from novita_gpu.observability.metrics_router import router as metrics_router
 from novita_gpu.observability.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from novita_gpu.reconciler.runner import Runner
 from novita_gpu.reconciler.schedule import default_jobs
@@ -149,6 +150,7 @@ def create_app(settings: Settings, options: AppOptions | None = None) -> FastAPI
     )
     install_error_handlers(app)
     app.include_router(health.router)
+    app.include_router(metrics_router)
     app.include_router(catalog_router)
     app.include_router(instances_router)
     app.include_router(events_router)

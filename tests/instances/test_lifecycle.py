@@ -123,6 +123,15 @@ class TestStopStart:
         assert await status_of(api, created["instanceId"]) == "stopped"
         assert calls(api, "POST /gpu/instance/delete") == 0
 
+    async def test_start_over_the_spend_limit_is_422(self, api: Api, runner: Runner) -> None:
+        stopped = await stopped_instance(api, runner, "thrifty")
+        await ready_instance(api, runner, "busy")
+        api.ctx.settings.spend_limit_usd_per_hour = 0.2  # one 4090 at $0.16/h fits, two do not
+        response = await api.client.post(f"/api/instances/{stopped['instanceId']}/start")
+        assert response.status_code == 422
+        assert response.json()["error"]["code"] == "SPEND_LIMIT_EXCEEDED"
+        assert calls(api, "POST /gpu/instance/start") == 0
+
     async def test_upstream_outage_is_503_not_500(self, api: Api, runner: Runner) -> None:
         created = await stopped_instance(api, runner)
         api.world.add_fault("error", "/gpu/instance/start", status=503)

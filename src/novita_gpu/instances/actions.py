@@ -21,6 +21,7 @@ from novita_gpu.db.models import Instance
 from novita_gpu.events.types import EventType
 from novita_gpu.instances.rules import Decision, decide_delete, decide_start, decide_stop
 from novita_gpu.instances.snapshot import apply_snapshot
+from novita_gpu.instances.spend import ensure_within_spend_limit
 from novita_gpu.instances.states import Status, fold_upstream_status
 from novita_gpu.instances.transitions import change_status
 from novita_gpu.instances.uow import Change, UnitOfWork, update_instance, write_unit
@@ -71,6 +72,7 @@ class InstanceActions:
         if decide_start(instance) is Decision.NOOP:
             return ActionOutcome(instance, f"Instance is already {instance.status}")
         assert instance.novita_instance_id is not None
+        await ensure_within_spend_limit(self.ctx, instance.price_units)
         try:
             result = await self.ctx.upstream.start_instance(instance.novita_instance_id)
         except UpstreamInvalidState:

@@ -28,7 +28,6 @@ from novita_gpu.core.errors import (
     InsufficientResource,
     NameTaken,
     ServiceError,
-    SpendLimitExceeded,
 )
 from novita_gpu.core.http_errors import error_body
 from novita_gpu.core.ids import new_instance_id
@@ -40,7 +39,8 @@ from novita_gpu.instances.placement import Placement, lease_hold, offer_fields, 
 from novita_gpu.instances.repository import InstanceRepository
 from novita_gpu.instances.schemas import CreateInstanceIn
 from novita_gpu.instances.settings import instance_settings
-from novita_gpu.instances.states import COMMITTED_SPEND, Status
+from novita_gpu.instances.spend import ensure_within_spend_limit
+from novita_gpu.instances.states import Status
 from novita_gpu.instances.transitions import change_status
 from novita_gpu.instances.uow import write_unit
 from novita_gpu.instances.views import instance_view, iso, usd
@@ -87,7 +87,7 @@ class CreateFlow:
         await self._check_name_free(body.name)
         offers = await self.ctx.catalog.choose_offers(self._offer_query(body))
         template = await self.ctx.catalog.get_template(body.template_id)
-        await self._check_spend(offers[0], body.gpu_num)
+        await ensure_within_spend_limit(self.ctx, offers[0].price_units * body.gpu_num)
         instance = await self._insert(body, offers[0], template, idempotency_key, fingerprint)
         try:
             placement = await place(self.ctx, instance.id, offers, owner=self.owner)
@@ -129,21 +129,6 @@ class CreateFlow:
             raise NameTaken(
                 f"An instance named {name!r} already exists",
                 details={"name": name, "instanceId": existing.id},
-            )
-
-    async def _check_spend(self, offer: Offer, gpu_num: int) -> None:
-        limit = self.ctx.settings.spend_limit_usd_per_hour
-        if limit is None:
-            return
-        async with self.ctx.db.read() as session:
-            committed = await InstanceRepository(session).committed_spend_units(COMMITTED_SPEND)
-        current = usd(committed) or 0.0
-        added = (usd(offer.price_units) or 0.0) * gpu_num
-        if current + added > limit:
-            raise SpendLimitExceeded(
-                f"Creating this instance would raise spend to ${current + added:.4f}/h,"
-                f" over the ${limit:.4f}/h limit",
-                details={"currentUsdPerHour": current, "addedUsdPerHour": added, "limit": limit},
             )
 
     def _new_row(self, body: CreateInstanceIn, offer: Offer, template: TemplateSpec) -> Instance:
