@@ -39,6 +39,18 @@ def presented_token(scope: Scope) -> str | None:
     return key or None
 
 
+_DIGEST_KEY = "novita_gpu.token_digest"
+
+
+def presented_digest(scope: Scope) -> str | None:
+    """SHA-256 of the presented token, computed once per request (both middlewares need it)."""
+    if _DIGEST_KEY not in scope:
+        token = presented_token(scope)
+        scope[_DIGEST_KEY] = digest(token) if token else None
+    found: str | None = scope[_DIGEST_KEY]
+    return found
+
+
 class TokenSource:
     """Digests of every valid token: the environment's, plus the database's (cached briefly)."""
 
@@ -65,8 +77,8 @@ class AuthMiddleware:
             await self.app(scope, receive, send)
             return
         digests = await self.source.digests()
-        token = presented_token(scope)
-        if digests and (token is None or not matches_any(token, digests)):
+        presented = presented_digest(scope)
+        if digests and (presented is None or not matches_any(presented, digests)):
             error = Unauthorized(headers={"WWW-Authenticate": "Bearer"})
             await error_response(error)(scope, receive, send)
             return
@@ -97,9 +109,9 @@ class RateLimitMiddleware:
         await self.app(scope, receive, send)
 
     def _caller(self, scope: Scope) -> str:
-        token = presented_token(scope)
-        if token:
-            return "token:" + digest(token)
+        presented = presented_digest(scope)
+        if presented:
+            return "token:" + presented
         client = scope.get("client")
         return "ip:" + (client[0] if client else "unknown")
 

@@ -26,9 +26,8 @@ def digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def matches_any(token: str, digests: Iterable[str]) -> bool:
-    """True if ``token`` hashes to one of ``digests`` (every digest is compared)."""
-    candidate = digest(token)
+def matches_any(candidate: str, digests: Iterable[str]) -> bool:
+    """True if the digest ``candidate`` is one of ``digests`` (every digest is compared)."""
     found = False
     for known in digests:
         found |= hmac.compare_digest(candidate, known)
