@@ -13,9 +13,9 @@ import pytest
 from starlette.applications import Starlette
 
 from novita_gpu.app import AppOptions, create_app
+from novita_gpu.context import AppContext
 from novita_gpu.core.clock import ManualClock
 from novita_gpu.core.config import Settings
-from novita_gpu.core.context import AppContext
 from novita_gpu.emulator import EmulatorConfig, World, create_emulator_app, emulator_transport
 from novita_gpu.observability.logging import configure_logging
 from novita_gpu.reconciler.runner import Runner

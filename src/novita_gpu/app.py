@@ -22,9 +22,9 @@ from novita_gpu.auth.middleware import AuthMiddleware, RateLimitMiddleware, Toke
 from novita_gpu.auth.tokens import TokenRepository
 from novita_gpu.catalog import CatalogService
 from novita_gpu.catalog.router import router as catalog_router
+from novita_gpu.context import AppContext
 from novita_gpu.core.clock import Clock, SystemClock
 from novita_gpu.core.config import Settings
-from novita_gpu.core.context import AppContext
 from novita_gpu.core.http_errors import install_error_handlers
 from novita_gpu.db.engine import Database
 from novita_gpu.db.migrate import upgrade_async

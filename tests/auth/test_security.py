@@ -10,8 +10,8 @@ from starlette.applications import Starlette
 
 from novita_gpu.app import create_app
 from novita_gpu.auth.tokens import TokenRepository
+from novita_gpu.context import AppContext
 from novita_gpu.core.clock import ManualClock
-from novita_gpu.core.context import AppContext
 from tests.conftest import app_options
 from tests.support.asgi import running_app
 from tests.support.settings import make_settings

@@ -15,9 +15,9 @@ from starlette.applications import Starlette
 from starlette.types import Message
 
 from novita_gpu.app import create_app
+from novita_gpu.context import AppContext
 from novita_gpu.core.clock import ManualClock
 from novita_gpu.core.config import Settings
-from novita_gpu.core.context import AppContext
 from tests.conftest import app_options
 from tests.support.live import free_port, serve_app
 

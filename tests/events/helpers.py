@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from novita_gpu.core.context import AppContext
+from novita_gpu.context import AppContext
 from novita_gpu.core.ids import new_event_id
 from novita_gpu.db.models import InstanceEvent
 

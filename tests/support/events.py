@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from novita_gpu.core.context import AppContext
+from novita_gpu.context import AppContext
 from novita_gpu.core.ids import new_instance_id
 from novita_gpu.db.models import Instance, InstanceEvent
 from novita_gpu.events.service import EventRecorder

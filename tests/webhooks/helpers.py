@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from novita_gpu.core.context import AppContext
+from novita_gpu.context import AppContext
 from novita_gpu.db.models import WebhookAttempt, WebhookDelivery
 from novita_gpu.webhooks.repository import DeliveryRepository
 

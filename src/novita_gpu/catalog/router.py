@@ -15,7 +15,7 @@ from novita_gpu.catalog.schemas import (
     TemplateOut,
     error_responses,
 )
-from novita_gpu.core.deps import ContextDep
+from novita_gpu.deps import ContextDep
 
 router = APIRouter(prefix="/api", tags=["catalog"])
 

@@ -12,7 +12,7 @@ Upstream calls, and what is cached for ``ttl_seconds`` (``CATALOG_CACHE_TTL``):
   cached: credentials are not kept in memory longer than one create needs them.
 
 Every upstream failure surfaces as a :class:`~novita_gpu.core.errors.ServiceError`
-(:mod:`novita_gpu.core.upstream_errors`).
+(:mod:`novita_gpu.upstream.api_errors`).
 """
 
 from __future__ import annotations
@@ -30,7 +30,6 @@ from novita_gpu.catalog.regions import ClusterIndex, RegionInfo, region_infos
 from novita_gpu.catalog.templates import TemplateSpec, template_spec
 from novita_gpu.core.clock import Clock
 from novita_gpu.core.errors import TemplateNotFound, ValidationFailed
-from novita_gpu.core.upstream_errors import upstream_errors_as_service_errors
 from novita_gpu.upstream import (
     NovitaClient,
     Product,
@@ -38,6 +37,7 @@ from novita_gpu.upstream import (
     UpstreamNotFound,
     UpstreamValidationError,
 )
+from novita_gpu.upstream.api_errors import upstream_errors_as_service_errors
 
 __all__ = ["CatalogService", "Offer", "OfferQuery", "ProductOffer", "RegionInfo", "TemplateSpec"]
 

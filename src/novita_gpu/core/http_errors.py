@@ -28,7 +28,7 @@ from novita_gpu.core.errors import (
     ServiceError,
     ValidationFailed,
 )
-from novita_gpu.observability.context import current_request_id
+from novita_gpu.core.request_context import current_request_id
 
 _log = structlog.get_logger("errors")
 

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query
 
-from novita_gpu.core.deps import ContextDep
+from novita_gpu.deps import ContextDep
 from novita_gpu.events.stream import EventStreamResponse, StreamFilter, open_stream, parse_types
 
 router = APIRouter(prefix="/api", tags=["events"])

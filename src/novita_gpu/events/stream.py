@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from starlette.responses import StreamingResponse
 from starlette.types import Receive, Scope, Send
 
-from novita_gpu.core.context import AppContext
+from novita_gpu.context import AppContext
 from novita_gpu.core.errors import ValidationFailed
 from novita_gpu.db.models import InstanceEvent
 from novita_gpu.events.tail import EventTail, resolve_start

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from novita_gpu.core.context import AppContext
+from novita_gpu.context import AppContext
 from novita_gpu.core.errors import (
     InstanceNotFound,
     InstanceNotStartable,
     InstanceNotStoppable,
 )
-from novita_gpu.core.upstream_errors import upstream_error_to_service_error
 from novita_gpu.db.models import Instance
 from novita_gpu.events.types import EventType
 from novita_gpu.instances.rules import Decision, decide_delete, decide_start, decide_stop
@@ -32,6 +31,7 @@ from novita_gpu.upstream import (
     UpstreamInvalidState,
     UpstreamNotFound,
 )
+from novita_gpu.upstream.api_errors import upstream_error_to_service_error
 
 
 @dataclass(frozen=True)

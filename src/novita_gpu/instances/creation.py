@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 
 from novita_gpu.catalog.service import Offer, OfferQuery, TemplateSpec
-from novita_gpu.core.context import AppContext
+from novita_gpu.context import AppContext
 from novita_gpu.core.errors import (
     InstanceNotFound,
     InsufficientResource,
@@ -31,7 +31,6 @@ from novita_gpu.core.errors import (
 )
 from novita_gpu.core.http_errors import error_body
 from novita_gpu.core.ids import new_instance_id
-from novita_gpu.core.upstream_errors import upstream_error_to_service_error
 from novita_gpu.db.models import Instance
 from novita_gpu.events.types import EventType
 from novita_gpu.instances.idempotency import IdempotencyRepository, request_fingerprint
@@ -45,6 +44,7 @@ from novita_gpu.instances.transitions import change_status
 from novita_gpu.instances.uow import write_unit
 from novita_gpu.instances.views import instance_view, iso, usd
 from novita_gpu.upstream import UpstreamInsufficientResource
+from novita_gpu.upstream.api_errors import upstream_error_to_service_error
 
 IDEMPOTENCY_SCOPE = "POST /api/instances"
 # What we tell clients to expect; the emulator's default world is much quicker.

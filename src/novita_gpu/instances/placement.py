@@ -18,7 +18,7 @@ from typing import Any
 from pydantic import SecretStr
 
 from novita_gpu.catalog.service import Offer
-from novita_gpu.core.context import AppContext
+from novita_gpu.context import AppContext
 from novita_gpu.db.models import Instance
 from novita_gpu.instances.uow import write_unit
 from novita_gpu.instances.upstream_lookup import MARKER_ENV, locate_created

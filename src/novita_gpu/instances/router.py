@@ -6,9 +6,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Header, Query
 
-from novita_gpu.core.deps import ContextDep
 from novita_gpu.core.errors import ValidationFailed
 from novita_gpu.core.responses import FastJSONResponse as JSONResponse
+from novita_gpu.deps import ContextDep
 from novita_gpu.instances.actions import ActionOutcome
 from novita_gpu.instances.creation import CreateFlow
 from novita_gpu.instances.idempotency import check_key

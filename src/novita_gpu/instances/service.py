@@ -10,7 +10,7 @@ import asyncio
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from novita_gpu.core.context import AppContext
+from novita_gpu.context import AppContext
 from novita_gpu.core.errors import (
     InstanceAlreadyManaged,
     InstanceNotFound,
@@ -19,7 +19,6 @@ from novita_gpu.core.errors import (
     ValidationFailed,
 )
 from novita_gpu.core.ids import new_instance_id
-from novita_gpu.core.upstream_errors import upstream_error_to_service_error
 from novita_gpu.db.models import Instance, InstanceEvent
 from novita_gpu.events.repository import EventRepository
 from novita_gpu.events.types import EventType
@@ -39,6 +38,7 @@ from novita_gpu.instances.states import STOPPABLE, Status, fold_upstream_status
 from novita_gpu.instances.uow import write_unit
 from novita_gpu.instances.views import InstanceRecord, instance_view, iso
 from novita_gpu.upstream import UpstreamError, UpstreamInstance, UpstreamNotFound, region_code
+from novita_gpu.upstream.api_errors import upstream_error_to_service_error
 
 CLOCK_SKEW = timedelta(minutes=1)
 STOP_ALL_CONCURRENCY = 8

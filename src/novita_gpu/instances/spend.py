@@ -3,7 +3,7 @@ instances that run (or are about to) over the limit are refused with 422."""
 
 from __future__ import annotations
 
-from novita_gpu.core.context import AppContext
+from novita_gpu.context import AppContext
 from novita_gpu.core.errors import SpendLimitExceeded
 from novita_gpu.instances.repository import InstanceRepository
 from novita_gpu.instances.states import COMMITTED_SPEND

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Literal, cast
 
-from novita_gpu.core.context import AppContext
+from novita_gpu.context import AppContext
 from novita_gpu.instances.repository import view_by_reference_query
 from novita_gpu.instances.states import Status
 from novita_gpu.instances.views import InstanceRecord

@@ -16,10 +16,10 @@ from sqlalchemy import text
 from starlette.responses import JSONResponse
 
 from novita_gpu import __version__
-from novita_gpu.core.context import AppContext
-from novita_gpu.core.deps import ContextDep
+from novita_gpu.context import AppContext
 from novita_gpu.core.errors import ServiceUnavailable
 from novita_gpu.db.models import Lease
+from novita_gpu.deps import ContextDep
 from novita_gpu.instances.repository import InstanceRepository
 from novita_gpu.reconciler.leases import LeaseRepository
 from novita_gpu.webhooks.repository import Backlog, DeliveryRepository

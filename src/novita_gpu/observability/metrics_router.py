@@ -11,8 +11,8 @@ from fastapi import APIRouter
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.responses import Response
 
-from novita_gpu.core.context import AppContext
-from novita_gpu.core.deps import ContextDep
+from novita_gpu.context import AppContext
+from novita_gpu.deps import ContextDep
 from novita_gpu.instances.repository import InstanceRepository
 from novita_gpu.instances.states import Status
 

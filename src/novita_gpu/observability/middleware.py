@@ -15,7 +15,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from novita_gpu.core.errors import PayloadTooLarge
 from novita_gpu.core.http_errors import error_response
-from novita_gpu.observability.context import request_id_var
+from novita_gpu.core.request_context import request_id_var
 from novita_gpu.observability.metrics import Metrics
 
 REQUEST_ID_HEADER = "X-Request-ID"

@@ -22,7 +22,7 @@ from typing import Any
 import httpx
 import structlog
 
-from novita_gpu.core.context import AppContext
+from novita_gpu.context import AppContext
 from novita_gpu.reconciler.leases import JOB_PREFIX, LeaseRepository
 
 _log = structlog.get_logger("reconciler")

@@ -32,7 +32,7 @@ from typing import Any
 import httpx
 import structlog
 
-from novita_gpu.core.context import AppContext
+from novita_gpu.context import AppContext
 from novita_gpu.instances.views import redact_url
 from novita_gpu.webhooks.policy import Decision, RetryPolicy, SendResult, decide
 from novita_gpu.webhooks.repository import AttemptRecord, ClaimedDelivery, DeliveryRepository

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from novita_gpu.core.deps import ContextDep
+from novita_gpu.deps import ContextDep
 from novita_gpu.webhooks.schemas import DeliveryDetailOut, DeliveryListOut
 from novita_gpu.webhooks.service import DeliveryService
 from novita_gpu.webhooks.states import DeliveryStatus

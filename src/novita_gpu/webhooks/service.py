@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from novita_gpu.core.context import AppContext
+from novita_gpu.context import AppContext
 from novita_gpu.core.errors import DeliveryNotFound, DeliveryNotRetryable
 from novita_gpu.webhooks.repository import DeliveryRepository
 from novita_gpu.webhooks.schemas import (

@@ -25,7 +25,7 @@ import structlog
 from sqlalchemy import and_, or_
 
 from novita_gpu.catalog.service import OfferQuery
-from novita_gpu.core.context import AppContext
+from novita_gpu.context import AppContext
 from novita_gpu.core.errors import ServiceError
 from novita_gpu.db.models import Instance
 from novita_gpu.instances.placement import Placement, place

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 import structlog
 
-from novita_gpu.core.context import AppContext
+from novita_gpu.context import AppContext
 from novita_gpu.db.models import Instance
 from novita_gpu.instances.repository import InstanceRepository
 from novita_gpu.instances.snapshot import apply_snapshot

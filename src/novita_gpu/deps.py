@@ -13,7 +13,7 @@ from fastapi import Depends
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 
-from novita_gpu.core.context import AppContext
+from novita_gpu.context import AppContext
 
 
 async def get_context(request: Request) -> AppContext:

@@ -12,10 +12,6 @@ from novita_gpu.core.errors import (
     UpstreamTimedOut,
     UpstreamUnavailable,
 )
-from novita_gpu.core.upstream_errors import (
-    upstream_error_to_service_error,
-    upstream_errors_as_service_errors,
-)
 from novita_gpu.upstream import (
     UpstreamAuthError,
     UpstreamCircuitOpen,
@@ -27,6 +23,10 @@ from novita_gpu.upstream import (
     UpstreamRateLimited,
     UpstreamServerError,
     UpstreamTimeout,
+)
+from novita_gpu.upstream.api_errors import (
+    upstream_error_to_service_error,
+    upstream_errors_as_service_errors,
 )
 
 EP = "GET /products"

@@ -1,10 +1,12 @@
-"""The application context: every long-lived resource, built and closed by the lifespan."""
+"""The application context: every long-lived resource, built by the composition root (``app.py``)
+and closed by the lifespan. Services and jobs receive it; it sits above the infrastructure
+packages it holds (database, upstream client, event bus, metrics) and below every service."""
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import httpx
 
@@ -16,8 +18,15 @@ from novita_gpu.observability.metrics import Metrics
 
 if TYPE_CHECKING:
     from novita_gpu.catalog import CatalogService
-    from novita_gpu.reconciler.runner import Runner
     from novita_gpu.upstream import NovitaClient
+
+
+class JobRunner(Protocol):
+    """The background jobs of this process, seen from below (the reconciler implements it)."""
+
+    async def run_once(self, name: str) -> bool:
+        """Claim and run the named job now; False if another replica holds its lease."""
+        ...
 
 
 @dataclass
@@ -33,7 +42,7 @@ class AppContext:
     catalog: CatalogService
     started_monotonic: float = field(default_factory=time.monotonic)
     bus: EventBus = field(init=False)
-    runner: Runner | None = None
+    runner: JobRunner | None = None
     """The background jobs of this process, when it runs them."""
 
     def __post_init__(self) -> None:
