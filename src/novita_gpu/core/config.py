@@ -23,6 +23,8 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from novita_gpu.core.targets import literal_refusal
+
 DEFAULT_SQLITE_URL = "sqlite:///./data/novita-gpu.db"
 DEFAULT_NOVITA_API_BASE_URL = "https://api.novita.ai/gpu-instance/openapi"
 
@@ -86,7 +88,9 @@ class Settings(BaseSettings):
     webhook_timeout: int = Field(10_000, ge=100, description="per attempt, ms")
     webhook_max_attempts: int = Field(10, ge=1, le=100)
     webhook_retry_window: int = Field(86_400, ge=60, description="seconds")
-    webhook_allow_private_networks: bool = True
+    webhook_allow_private_networks: bool | None = Field(
+        None, description="unset: allowed only on a loopback server without API_TOKENS"
+    )
 
     # Auto-stop, runtime caps, spend
     auto_stop_enabled: bool = True
@@ -145,6 +149,26 @@ class Settings(BaseSettings):
                 "set API_TOKENS or ALLOW_UNAUTHENTICATED=true"
             )
         return self
+
+    @model_validator(mode="after")
+    def _public_webhook_url(self) -> Settings:
+        refusal = literal_refusal(str(self.webhook_url)) if self.webhook_url else None
+        if refusal and not self.private_targets_allowed:
+            raise ValueError(
+                f"WEBHOOK_URL: {refusal}; set WEBHOOK_ALLOW_PRIVATE_NETWORKS=true to allow it"
+            )
+        return self
+
+    @property
+    def private_targets_allowed(self) -> bool:
+        """May webhooks and probes reach loopback/private/link-local addresses?
+
+        ``WEBHOOK_ALLOW_PRIVATE_NETWORKS`` decides when set. Unset, they may only on a server
+        that other hosts cannot reach: bound to loopback and without ``API_TOKENS``.
+        """
+        if self.webhook_allow_private_networks is not None:
+            return self.webhook_allow_private_networks
+        return _is_loopback(self.host) and not self.api_tokens
 
     @property
     def emulator_mode(self) -> bool:

@@ -37,7 +37,7 @@ from novita_gpu.instances.idempotency import IdempotencyRepository, request_fing
 from novita_gpu.instances.placement import Placement, lease_hold, offer_fields, place
 from novita_gpu.instances.repository import InstanceRepository
 from novita_gpu.instances.schemas import CreateInstanceIn
-from novita_gpu.instances.settings import instance_settings
+from novita_gpu.instances.settings import check_webhook_url, instance_settings
 from novita_gpu.instances.spend import ensure_within_spend_limit
 from novita_gpu.instances.states import Status
 from novita_gpu.instances.transitions import change_status
@@ -79,6 +79,7 @@ class CreateFlow:
         self.owner = f"create:{uuid.uuid4().hex}"
 
     async def run(self, body: CreateInstanceIn, idempotency_key: str | None) -> CreateResult:
+        await check_webhook_url(self.ctx.settings, body.webhook_url)
         fingerprint = request_fingerprint(body.model_dump(mode="json", by_alias=True))
         if idempotency_key:
             replay = await self._replay(idempotency_key, fingerprint)

@@ -32,7 +32,7 @@ from novita_gpu.instances.repository import (
     view_page_query,
 )
 from novita_gpu.instances.schemas import AdoptIn
-from novita_gpu.instances.settings import instance_settings
+from novita_gpu.instances.settings import check_webhook_url, instance_settings
 from novita_gpu.instances.snapshot import apply_snapshot
 from novita_gpu.instances.states import STOPPABLE, Status, fold_upstream_status
 from novita_gpu.instances.uow import write_unit
@@ -175,6 +175,7 @@ class InstanceService:
 
     async def adopt(self, body: AdoptIn) -> Instance:
         """Take an upstream-only instance under management (201); 409 if already managed."""
+        await check_webhook_url(self.ctx.settings, body.webhook_url)
         snapshot = await self._upstream_instance(body.novita_instance_id)
         name = body.name or snapshot.name
         async with write_unit(self.ctx) as uow:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from novita_gpu.core.config import Settings
+from novita_gpu.core.targets import require_allowed
 from novita_gpu.instances.schemas import AutoDeleteIn, AutoStopIn
 
 
@@ -24,3 +25,9 @@ def instance_settings(settings: Settings, body: Any) -> dict[str, Any]:
         "max_runtime_minutes": body.max_runtime_minutes,
         "spot_recovery": body.spot_recovery or default_recovery,
     }
+
+
+async def check_webhook_url(settings: Settings, url: object | None) -> None:
+    """400 naming ``webhookUrl`` when it targets a private network this server forbids."""
+    target = str(url) if url is not None else None
+    await require_allowed(target, "webhookUrl", allowed=settings.private_targets_allowed)

@@ -15,6 +15,8 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from novita_gpu.core.targets import Resolver, TargetRefused, check_public, pin, resolve
+
 _PROXY_ERROR_MARKERS = (
     "bad gateway",
     "service unavailable",
@@ -58,16 +60,42 @@ def _url(endpoint: str) -> str:
     return endpoint if "://" in endpoint else f"http://{endpoint}"
 
 
+@dataclass(frozen=True)
+class Guard:
+    """Where probes may connect: anywhere, or (``private_ok=False``) only to public addresses,
+    checked at each probe on the address actually connected to."""
+
+    private_ok: bool = True
+    resolver: Resolver = resolve
+
+
+async def _get(http: httpx.AsyncClient, url: str, timeout: float, guard: Guard) -> httpx.Response:
+    if guard.private_ok:
+        return await http.get(url, timeout=timeout)
+    target = await pin(url, guard.resolver)
+    headers = {"Host": target.host_header}
+    return await http.get(
+        target.url, headers=headers, timeout=timeout, extensions=target.extensions
+    )
+
+
 async def probe_http(
-    http: httpx.AsyncClient, port: int, endpoint: str | None, timeout: float
+    http: httpx.AsyncClient,
+    port: int,
+    endpoint: str | None,
+    timeout: float,
+    guard: Guard = Guard(),
 ) -> ProbeResult:
     """GET ``endpoint`` once; never raises."""
     started = time.perf_counter()
     if not endpoint:
         return ProbeResult(port, endpoint, False, None, 0.0, "no endpoint published yet")
     try:
-        response = await http.get(_url(endpoint), timeout=timeout)
-    except httpx.HTTPError as exc:
+        async with asyncio.timeout(timeout):
+            response = await _get(http, _url(endpoint), timeout, guard)
+    except TargetRefused as exc:
+        return ProbeResult(port, endpoint, False, None, 0.0, f"refused: {exc}"[:300])
+    except (httpx.HTTPError, OSError, TimeoutError) as exc:
         elapsed = (time.perf_counter() - started) * 1000
         return ProbeResult(
             port, endpoint, False, None, elapsed, f"{type(exc).__name__}: {exc}"[:300]
@@ -85,16 +113,26 @@ def _explain(status: int, proxy_page: bool) -> str:
     )
 
 
-async def probe_tcp(port: int, endpoint: str | None, timeout: float) -> ProbeResult:
+async def _connect_host(url: str, hostname: str, guard: Guard) -> str:
+    if guard.private_ok:
+        return hostname
+    return str((await check_public(url, guard.resolver))[0])
+
+
+async def probe_tcp(
+    port: int, endpoint: str | None, timeout: float, guard: Guard = Guard()
+) -> ProbeResult:
     """TCP connect to ``host:port``; never raises."""
     started = time.perf_counter()
     target = urlsplit(_url(endpoint)) if endpoint else None
-    if target is None or not target.hostname or not target.port:
+    if endpoint is None or target is None or not target.hostname or not target.port:
         return ProbeResult(port, endpoint, False, None, 0.0, "no host:port endpoint published yet")
     try:
-        _, writer = await asyncio.wait_for(
-            asyncio.open_connection(target.hostname, target.port), timeout
-        )
+        async with asyncio.timeout(timeout):
+            host = await _connect_host(_url(endpoint), target.hostname, guard)
+            _, writer = await asyncio.open_connection(host, target.port)
+    except TargetRefused as exc:
+        return ProbeResult(port, endpoint, False, None, 0.0, f"refused: {exc}"[:300])
     except (OSError, TimeoutError) as exc:
         elapsed = (time.perf_counter() - started) * 1000
         return ProbeResult(port, endpoint, False, None, elapsed, f"connect failed: {exc}"[:300])

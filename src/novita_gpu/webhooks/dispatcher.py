@@ -82,9 +82,7 @@ class WebhookDispatcher:
         self.poll_seconds = poll_seconds
         self.policy = RetryPolicy.from_settings(settings)
         self.signer = Signer(secret.get_secret_value() if secret else None)
-        self.sender = WebhookSender(
-            http, ctx.clock, timeout, settings.webhook_allow_private_networks
-        )
+        self.sender = WebhookSender(http, ctx.clock, timeout, settings.private_targets_allowed)
         self.lease = timedelta(seconds=timeout + LEASE_MARGIN_SECONDS)
         self._rng = rng or random.Random()
         self._finished = asyncio.Event()

@@ -15,10 +15,10 @@ from dataclasses import dataclass
 import httpx
 
 from novita_gpu.core.clock import Clock
+from novita_gpu.core.targets import Resolver, TargetRefused, pin, resolve
 from novita_gpu.upstream.retry import parse_retry_after
 from novita_gpu.webhooks.policy import SendResult
 from novita_gpu.webhooks.states import AttemptOutcome
-from novita_gpu.webhooks.targets import TargetRefused, check_public
 
 EXCERPT_BYTES = 2048
 EXCERPT_CHARS = 1000
@@ -30,6 +30,7 @@ class WebhookSender:
     clock: Clock
     timeout_seconds: float
     allow_private_networks: bool = True
+    resolver: Resolver = resolve
 
     async def send(self, url: str, headers: dict[str, str], body: bytes) -> SendResult:
         """POST ``body`` to ``url``; the outcome, status, excerpt and duration of the attempt."""
@@ -37,7 +38,9 @@ class WebhookSender:
         try:
             async with asyncio.timeout(self.timeout_seconds):
                 if not self.allow_private_networks:
-                    await check_public(url)
+                    target = await pin(url, self.resolver)
+                    url, headers = target.url, {**headers, "Host": target.host_header}
+                    return await self._post(url, headers, body, started, target.extensions)
                 return await self._post(url, headers, body, started)
         except TargetRefused as exc:
             return _failure(AttemptOutcome.REFUSED, str(exc), started)
@@ -51,10 +54,21 @@ class WebhookSender:
             return _failure(AttemptOutcome.NETWORK_ERROR, message, started)
 
     async def _post(
-        self, url: str, headers: dict[str, str], body: bytes, started: float
+        self,
+        url: str,
+        headers: dict[str, str],
+        body: bytes,
+        started: float,
+        extensions: dict[str, str] | None = None,
     ) -> SendResult:
-        async with self.http.stream("POST", url, content=body, headers=headers) as response:
+        request = self.http.build_request(
+            "POST", url, content=body, headers=headers, extensions=extensions
+        )
+        response = await self.http.send(request, stream=True)
+        try:
             excerpt = await _read_excerpt(response)
+        finally:
+            await response.aclose()
         code = response.status_code
         ok = 200 <= code <= 299
         return SendResult(

@@ -26,7 +26,7 @@ from novita_gpu.instances.states import Status
 from novita_gpu.instances.transitions import change_status
 from novita_gpu.instances.uow import UnitOfWork, update_instance
 from novita_gpu.instances.views import connection_details, iso
-from novita_gpu.reconciler.probes import ProbeResult, probe_http, probe_tcp
+from novita_gpu.reconciler.probes import Guard, ProbeResult, probe_http, probe_tcp
 from novita_gpu.reconciler.runner import JobContext
 from novita_gpu.upstream import UpstreamError, UpstreamInstance
 
@@ -86,9 +86,16 @@ def _needs_details(instance: Instance) -> bool:
 
 async def _probe(job: JobContext, target: dict[str, Any], config: ProbeConfig) -> ProbeResult:
     port, endpoint = int(target["port"]), target.get("endpoint")
+    guard = probe_guard(job.ctx.settings)
     if target.get("type") == "tcp":
-        return await probe_tcp(port, endpoint, config.timeout_s)
-    return await probe_http(job.probe_http, port, endpoint, config.timeout_s)
+        return await probe_tcp(port, endpoint, config.timeout_s, guard)
+    return await probe_http(job.probe_http, port, endpoint, config.timeout_s, guard)
+
+
+def probe_guard(settings: Settings) -> Guard:
+    """Probes follow the private-network rule of webhooks; the embedded emulator's ports are
+    on this machine by design, so in emulator mode they are always allowed."""
+    return Guard(private_ok=settings.private_targets_allowed or settings.emulator_mode)
 
 
 @dataclass
