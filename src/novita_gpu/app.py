@@ -14,11 +14,17 @@ from typing import TypedDict
 
 import httpx
 import psutil
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from starlette.middleware.cors import CORSMiddleware
 
 from novita_gpu import __version__
-from novita_gpu.auth.middleware import AuthMiddleware, RateLimitMiddleware, TokenSource
+from novita_gpu.auth.middleware import (
+    AuthMiddleware,
+    KnownTokens,
+    RateLimitMiddleware,
+    TokenSource,
+)
+from novita_gpu.auth.scopes import method_scope
 from novita_gpu.auth.tokens import TokenRepository
 from novita_gpu.catalog import CatalogService
 from novita_gpu.catalog.router import router as catalog_router
@@ -36,6 +42,7 @@ from novita_gpu.observability.metrics_router import router as metrics_router
 from novita_gpu.observability.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from novita_gpu.reconciler.runner import Runner
 from novita_gpu.reconciler.schedule import default_jobs
+from novita_gpu.request_guards import no_nul_bytes
 from novita_gpu.upstream import NovitaClient, UpstreamPolicy
 from novita_gpu.webhooks.dispatcher import run_webhook_dispatcher
 from novita_gpu.webhooks.router import router as webhooks_router
@@ -118,7 +125,7 @@ def create_app(settings: Settings, options: AppOptions | None = None) -> FastAPI
     metrics = Metrics()
     contexts: list[AppContext] = []
 
-    async def database_tokens() -> list[str]:
+    async def database_tokens() -> KnownTokens:
         if not contexts:
             return []
         async with contexts[0].db.read() as session:
@@ -147,6 +154,7 @@ def create_app(settings: Settings, options: AppOptions | None = None) -> FastAPI
         version=__version__,
         description="Self-hosted control plane for GPU instances on Novita.ai",
         lifespan=lifespan,
+        dependencies=[Depends(no_nul_bytes), Depends(method_scope)],
     )
     install_error_handlers(app)
     app.include_router(health.router)

@@ -3,7 +3,9 @@
 Auth: when any token is configured (``API_TOKENS`` or a token in the database), every request
 except ``/health*`` and the dashboard's static files must carry one, as ``Authorization:
 Bearer <token>`` or ``X-API-Key``; otherwise 401 ``UNAUTHORIZED``. With no token configured the
-service is open, which the settings only allow on a loopback address.
+service is open, which the settings only allow on a loopback address. Every request gets a
+:class:`~novita_gpu.auth.scopes.Principal` (with its token's scope); the scope rules in
+:mod:`novita_gpu.auth.scopes` read it.
 
 Rate limit: at most ``RATE_LIMIT_MAX_REQUESTS`` per ``RATE_LIMIT_WINDOW_MS`` per token (or per
 client address without one), counted in this process; over it, 429 ``RATE_LIMITED`` with
@@ -18,7 +20,15 @@ from collections.abc import Awaitable, Callable
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from novita_gpu.auth.tokens import digest, matches_any
+from novita_gpu.auth.scopes import (
+    ANONYMOUS,
+    LOCAL,
+    Principal,
+    attach,
+    parse_env_token,
+)
+from novita_gpu.auth.scopes import Scope as TokenScope
+from novita_gpu.auth.tokens import digest, scope_of
 from novita_gpu.core.errors import RateLimited, Unauthorized
 from novita_gpu.core.http_errors import error_response
 
@@ -51,16 +61,22 @@ def presented_digest(scope: Scope) -> str | None:
     return found
 
 
-class TokenSource:
-    """Digests of every valid token: the environment's, plus the database's (cached briefly)."""
+KnownTokens = list[tuple[str, TokenScope]]
 
-    def __init__(self, env_tokens: list[str], load_db: Callable[[], Awaitable[list[str]]]) -> None:
-        self._env = [digest(token) for token in env_tokens]
+
+class TokenSource:
+    """Digest and scope of every valid token: the environment's (``API_TOKENS``, see
+    :func:`parse_env_token`), plus the database's (cached briefly)."""
+
+    def __init__(
+        self, env_tokens: list[str], load_db: Callable[[], Awaitable[KnownTokens]]
+    ) -> None:
+        self._env = [(digest(token), scope) for token, scope in map(parse_env_token, env_tokens)]
         self._load_db = load_db
-        self._db: list[str] = []
+        self._db: KnownTokens = []
         self._loaded_at = float("-inf")
 
-    async def digests(self) -> list[str]:
+    async def digests(self) -> KnownTokens:
         if time.monotonic() - self._loaded_at > _DB_TOKENS_TTL:
             self._db = await self._load_db()
             self._loaded_at = time.monotonic()
@@ -73,16 +89,26 @@ class AuthMiddleware:
         self.source = source
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or is_open_path(scope["path"]):
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        digests = await self.source.digests()
+        known = await self.source.digests()
         presented = presented_digest(scope)
-        if digests and (presented is None or not matches_any(presented, digests)):
+        granted = scope_of(presented, known) if presented and known else None
+        if known and granted is None and not is_open_path(scope["path"]):
             error = Unauthorized(headers={"WWW-Authenticate": "Bearer"})
             await error_response(error)(scope, receive, send)
             return
+        attach(scope, _principal(bool(known), presented, granted))
         await self.app(scope, receive, send)
+
+
+def _principal(protected: bool, presented: str | None, granted: TokenScope | None) -> Principal:
+    if not protected:
+        return LOCAL
+    if granted is None or presented is None:
+        return ANONYMOUS
+    return Principal("token:" + presented[:16], granted)
 
 
 class RateLimitMiddleware:

@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from novita_gpu.auth.scopes import Scope
 from novita_gpu.core.clock import utc_now
 from novita_gpu.core.ids import new_token_id
 from novita_gpu.db.models import ApiToken
@@ -26,11 +27,13 @@ def digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def matches_any(candidate: str, digests: Iterable[str]) -> bool:
-    """True if the digest ``candidate`` is one of ``digests`` (every digest is compared)."""
-    found = False
-    for known in digests:
-        found |= hmac.compare_digest(candidate, known)
+def scope_of(candidate: str, known: Iterable[tuple[str, Scope]]) -> Scope | None:
+    """The scope of the token whose digest is ``candidate``, or None (every digest is
+    compared, so the time taken does not depend on which one matched)."""
+    found: Scope | None = None
+    for token_digest, scope in known:
+        if hmac.compare_digest(candidate, token_digest):
+            found = scope
     return found
 
 
@@ -42,14 +45,22 @@ class TokenRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def active_digests(self) -> list[str]:
-        query = select(ApiToken.token_hash).where(ApiToken.revoked_at.is_(None))
-        return list((await self.session.execute(query)).scalars())
+    async def active_digests(self) -> list[tuple[str, Scope]]:
+        """(digest, scope) of every token not revoked."""
+        query = select(ApiToken.token_hash, ApiToken.scope).where(ApiToken.revoked_at.is_(None))
+        rows = (await self.session.execute(query)).all()
+        return [(token_hash, _scope(scope)) for token_hash, scope in rows]
 
-    async def create(self, name: str) -> tuple[ApiToken, str]:
+    async def create(self, name: str, scope: Scope = Scope.ADMIN) -> tuple[ApiToken, str]:
         """A new token named ``name``; returns the row and the token (shown only now)."""
         token = new_token()
-        row = ApiToken(id=new_token_id(), name=name, token_hash=digest(token), created_at=utc_now())
+        row = ApiToken(
+            id=new_token_id(),
+            name=name,
+            token_hash=digest(token),
+            scope=scope.value,
+            created_at=utc_now(),
+        )
         self.session.add(row)
         return row, token
 
@@ -65,3 +76,8 @@ class TokenRepository:
         return list(
             (await self.session.execute(select(ApiToken).order_by(ApiToken.created_at))).scalars()
         )
+
+
+def _scope(stored: str) -> Scope:
+    # An unknown value (written by a newer version) grants the least.
+    return Scope(stored) if stored in {scope.value for scope in Scope} else Scope.READ

@@ -7,11 +7,13 @@ only its SHA-256 digest is stored.
 from __future__ import annotations
 
 import asyncio
+from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from novita_gpu.auth.scopes import Scope
 from novita_gpu.auth.tokens import TokenRepository
 from novita_gpu.cli.common import settings_or_exit
 from novita_gpu.db.engine import Database
@@ -27,15 +29,23 @@ def _database() -> Database:
 
 
 @app.command("create")
-def create(name: str = typer.Option(..., "--name", help="What the token is for.")) -> None:
+def create(
+    name: str = typer.Option(..., "--name", help="What the token is for."),
+    scope: Annotated[Scope, typer.Option("--scope", help="read: GET only; admin: all.")] = (
+        Scope.ADMIN
+    ),
+) -> None:
     """Create a token and print it (it cannot be shown again)."""
 
     async def run() -> str:
         db = _database()
         try:
             async with db.write() as session, session.begin():
-                row, token = await TokenRepository(session).create(name)
-            typer.echo(f"created {row.id} ({name}); the token follows, keep it now:", err=True)
+                row, token = await TokenRepository(session).create(name, scope)
+            typer.echo(
+                f"created {row.id} ({name}, {scope.value}); the token follows, keep it now:",
+                err=True,
+            )
             return token
         finally:
             await db.dispose()
@@ -54,10 +64,10 @@ def list_tokens() -> None:
                 rows = await TokenRepository(session).all()
         finally:
             await db.dispose()
-        table = Table("id", "name", "created", "revoked")
+        table = Table("id", "name", "scope", "created", "revoked")
         for row in rows:
             revoked = row.revoked_at.isoformat() if row.revoked_at else ""
-            table.add_row(row.id, row.name, row.created_at.isoformat(), revoked)
+            table.add_row(row.id, row.name, row.scope, row.created_at.isoformat(), revoked)
         Console().print(table)
 
     asyncio.run(run())

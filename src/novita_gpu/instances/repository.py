@@ -197,14 +197,21 @@ def view_by_reference_query(reference: str) -> Query:
 
 
 class InstanceRepository:
-    def __init__(self, session: AsyncSession) -> None:
+    """Instance SQL for one session. With ``lock``, rows loaded by id are locked until the
+    transaction ends (``FOR UPDATE`` on PostgreSQL; SQLite write transactions are exclusive
+    already), so concurrent writers to one instance queue instead of conflicting."""
+
+    def __init__(self, session: AsyncSession, *, lock: bool = False) -> None:
         self.session = session
+        self.lock = lock
 
     def add(self, instance: Instance) -> None:
         self.session.add(instance)
 
     async def get(self, instance_id: str) -> Instance | None:
-        return await self.session.get(Instance, instance_id)
+        return await self.session.get(
+            Instance, instance_id, with_for_update=self.lock, populate_existing=self.lock
+        )
 
     async def get_by_reference(self, reference: str) -> Instance | None:
         """By local id, or by the Novita id of a managed instance."""

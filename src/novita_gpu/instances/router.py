@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Header, Query
 
+from novita_gpu.auth.scopes import SecretsAccess
 from novita_gpu.core.errors import ValidationFailed
 from novita_gpu.core.responses import FastJSONResponse as JSONResponse
 from novita_gpu.deps import ContextDep
@@ -176,7 +177,7 @@ async def stop_all(
 async def get_instance(
     ctx: ContextDep,
     instance_id: str,
-    include_secrets: Annotated[bool, Query(alias="includeSecrets")] = False,
+    include_secrets: SecretsAccess,
     wait_for: Annotated[Status | None, Query(alias="waitFor")] = None,
     timeout: Annotated[float, Query(ge=0, le=600)] = 60,
 ) -> JSONResponse:

@@ -35,7 +35,7 @@ from novita_gpu.instances.schemas import AdoptIn
 from novita_gpu.instances.settings import check_webhook_url, instance_settings
 from novita_gpu.instances.snapshot import apply_snapshot
 from novita_gpu.instances.states import STOPPABLE, Status, fold_upstream_status
-from novita_gpu.instances.uow import write_unit
+from novita_gpu.instances.uow import UnitOfWork, update_instance, write_unit
 from novita_gpu.instances.views import InstanceRecord, instance_view, iso
 from novita_gpu.upstream import UpstreamError, UpstreamInstance, UpstreamNotFound, region_code
 from novita_gpu.upstream.api_errors import upstream_error_to_service_error
@@ -164,12 +164,15 @@ class InstanceService:
             raise ValidationFailed.for_field(
                 "lastUsedAt", "must not be before the instance was created"
             )
-        async with write_unit(self.ctx) as uow:
-            instance = await uow.instances.get(target.id)
-            assert instance is not None
+
+        async def beat(_: UnitOfWork, instance: Instance) -> None:
             instance.last_used_at = max(when, instance.last_used_at or when)
             instance.updated_at = now
-        return instance
+
+        touched = await update_instance(self.ctx, target.id, beat)
+        if touched is None:
+            raise InstanceNotFound(details={"instanceId": target.id})
+        return touched
 
     # adoption
 

@@ -32,10 +32,11 @@ async def write_unit(ctx: AppContext) -> AsyncIterator[UnitOfWork]:
     """One write transaction: commits when the block exits cleanly, rolls back otherwise.
 
     Upstream calls never happen inside one: a transaction must not wait on the network.
+    Instances loaded by id are locked for the transaction (see :class:`InstanceRepository`).
     """
     async with ctx.db.write() as session, session.begin():
         recorder = EventRecorder(session, ctx.clock, ctx.global_webhook_url, ctx.bus)
-        yield UnitOfWork(session, InstanceRepository(session), recorder)
+        yield UnitOfWork(session, InstanceRepository(session, lock=True), recorder)
 
 
 async def update_instance(ctx: AppContext, instance_id: str, change: Change) -> Instance | None:

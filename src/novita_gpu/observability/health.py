@@ -16,6 +16,7 @@ from sqlalchemy import text
 from starlette.responses import JSONResponse
 
 from novita_gpu import __version__
+from novita_gpu.auth.scopes import CurrentPrincipal, sees_details
 from novita_gpu.context import AppContext
 from novita_gpu.core.errors import ServiceUnavailable
 from novita_gpu.db.models import Lease
@@ -127,7 +128,9 @@ async def _stored_figures(
 
 
 @router.get("/health", summary="Service health with measured figures")
-async def get_health(ctx: ContextDep) -> JSONResponse:
+async def get_health(ctx: ContextDep, principal: CurrentPrincipal) -> JSONResponse:
+    """The figures go to token holders (anyone, on a server without tokens); an anonymous
+    caller of a token-protected server gets only ``status`` and ``timestamp``."""
     now = ctx.clock.now()
     database = await _database_up(ctx)
     by_status, backlog, jobs, marks = (
@@ -168,6 +171,8 @@ async def get_health(ctx: ContextDep) -> JSONResponse:
         "jobs": _jobs_report(jobs, now),
         "milestones": _marks_report(marks),
     }
+    if not sees_details(principal):
+        body = {key: body[key] for key in ("status", "timestamp")}
     return JSONResponse(body, status_code=503 if status == "unhealthy" else 200)
 
 
