@@ -12,6 +12,8 @@ import httpx
 
 from novita_gpu.core.clock import Clock
 from novita_gpu.core.config import Settings
+from novita_gpu.core.singleflight import SingleFlight
+from novita_gpu.core.slots import Slots
 from novita_gpu.db.engine import Database
 from novita_gpu.events.bus import EventBus
 from novita_gpu.observability.metrics import Metrics
@@ -42,11 +44,16 @@ class AppContext:
     catalog: CatalogService
     started_monotonic: float = field(default_factory=time.monotonic)
     bus: EventBus = field(init=False)
+    event_streams: Slots = field(init=False)
+    """Open SSE streams of this process, at most ``SSE_MAX_STREAMS``."""
     runner: JobRunner | None = None
     """The background jobs of this process, when it runs them."""
+    actions_in_flight: SingleFlight = field(default_factory=SingleFlight)
+    """Start/stop/delete running now, by (action, instance): identical ones join them."""
 
     def __post_init__(self) -> None:
         self.bus = EventBus(self.clock)
+        self.event_streams = Slots(self.settings.sse_max_streams)
 
     @property
     def global_webhook_url(self) -> str | None:

@@ -12,16 +12,19 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
+from starlette.applications import Starlette
 
+from novita_gpu.app import create_app
 from novita_gpu.core.clock import ManualClock
 from novita_gpu.db.models import InstanceEvent
 from novita_gpu.events.stream import EventStream, StreamFilter, sse_message
 from novita_gpu.events.tail import EventTail, resolve_start
 from novita_gpu.events.types import EventType
-from tests.conftest import Api
+from tests.conftest import Api, app_options
 from tests.events.conftest import BareApp, LiveServer
 from tests.support.events import add_instance, record
 from tests.support.polling import eventually
+from tests.support.settings import make_settings
 
 Message = dict[str, str]
 
@@ -209,3 +212,32 @@ class TestEnds:
             await eventually(lambda: clock.pending_sleepers > 0)  # idle, between reads
         await asyncio.wait_for(call.task, 2)
         assert call.sent[-1] == {"type": "http.response.body", "body": b"", "more_body": False}
+
+
+class TestStreamCap:
+    async def test_streams_beyond_the_cap_are_a_503_until_one_closes(
+        self, database_url: str, clock: ManualClock, emulator: Starlette
+    ) -> None:
+        capped = create_app(
+            make_settings(database_url, sse_max_streams=2), app_options(clock, emulator)
+        )
+        async with capped.router.lifespan_context(capped) as state:
+            app = BareApp(capped, state)
+            first, second = app.get("/api/events"), app.get("/api/events")
+            await eventually(lambda: app.ctx.event_streams.in_use == 2)
+            refused = app.get("/api/events")
+            await asyncio.wait_for(refused.task, 2)
+            assert refused.sent[0]["status"] == 503
+            assert (b"retry-after", b"5") in refused.sent[0]["headers"]
+            error = json.loads(refused.body)["error"]
+            assert error["code"] == "SERVICE_UNAVAILABLE"
+            assert "SSE_MAX_STREAMS" in error["message"]
+            first.hang_up.set()
+            await asyncio.wait_for(first.task, 2)
+            assert app.ctx.event_streams.in_use == 1
+            again = app.get("/api/events")
+            await eventually(lambda: app.ctx.event_streams.in_use == 2)
+            for call in (second, again):
+                call.hang_up.set()
+                await asyncio.wait_for(call.task, 2)
+            assert app.ctx.event_streams.in_use == 0

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from collections.abc import AsyncIterator
+from datetime import datetime
 
 import pytest
 
@@ -14,6 +15,7 @@ from novita_gpu.webhooks.dispatcher import WebhookDispatcher
 from novita_gpu.webhooks.repository import DeliveryRepository
 from tests.conftest import Api
 from tests.support.events import add_instance, record
+from tests.support.polling import eventually
 from tests.support.receiver import Receiver, status
 from tests.webhooks.conftest import DispatcherFactory
 from tests.webhooks.helpers import attempts, deliveries, delivery
@@ -138,24 +140,54 @@ class TestSeveralDispatchers:
             ]
             assert arrived == event_order, instance_id
 
-    async def test_an_expired_lease_is_taken_over(
+    async def test_an_expired_lease_is_taken_over_and_the_attempt_recorded(
         self, api: Api, receiver: Receiver, make_dispatcher: DispatcherFactory
     ) -> None:
         await record(api.ctx, await add_instance(api.ctx, webhook_url=receiver.url))
         crashed, survivor = make_dispatcher("crashed"), make_dispatcher("survivor")
-        [claimed] = await crashed.claim(10)  # ...and dies before sending
+        [claimed] = await crashed.claim(10)  # ...and dies mid-attempt
+        assert crashed.lease.total_seconds() <= 10
         api.clock.advance(crashed.lease.total_seconds() - 1)
         assert await survivor.run_once() == 0
         api.clock.advance(2)
         assert await survivor.run_once() == 1
         row = await delivery(api.ctx)
-        assert (row.status, row.attempt_count) == ("succeeded", 1)
+        assert (row.status, row.attempt_count) == ("succeeded", 2)
+        interrupted, delivered = await attempts(api.ctx, row.id)
+        assert (interrupted.outcome, delivered.outcome) == ("interrupted", "success")
+        assert "dispatcher crashed stopped mid-attempt" in (interrupted.error or "")
 
         await crashed.attempt(claimed)  # it comes back: at least once, never corrupting
         row = await delivery(api.ctx)
-        assert (row.status, row.attempt_count) == ("succeeded", 1)
-        assert len(await attempts(api.ctx, row.id)) == 2
+        assert (row.status, row.attempt_count) == ("succeeded", 2)
+        assert len(await attempts(api.ctx, row.id)) == 3
         assert len(receiver.requests) == 2
+
+    @pytest.mark.parametrize("settings_overrides", [{"webhook_timeout": 30_000}])
+    async def test_a_long_attempt_keeps_its_lease(
+        self, api: Api, receiver: Receiver, make_dispatcher: DispatcherFactory
+    ) -> None:
+        await record(api.ctx, await add_instance(api.ctx, webhook_url=receiver.url))
+        slow, other = make_dispatcher("slow"), make_dispatcher("other")
+        receiver.gate = asyncio.Event()
+        running = asyncio.create_task(slow.run_once())
+        await receiver.wait_until(lambda: len(receiver.requests) == 1)
+        for _ in range(6):  # 24 s of simulated time: well past one lease
+            api.clock.advance(4)
+            await until_lease_reaches(api, api.clock.now() + slow.lease)
+            assert await other.run_once() == 0
+        receiver.gate.set()
+        assert await running == 1
+        row = await delivery(api.ctx)
+        assert (row.status, row.attempt_count, row.lease_owner) == ("succeeded", 1, None)
+        assert len(receiver.requests) == 1
+
+
+async def until_lease_reaches(api: Api, when: datetime) -> None:
+    async def renewed() -> bool:
+        return (await delivery(api.ctx)).lease_expires_at == when
+
+    await eventually(renewed, what="the lease renewal")
 
 
 async def drain(api: Api, dispatcher: WebhookDispatcher) -> int:

@@ -112,6 +112,9 @@ class Settings(BaseSettings):
     rate_limit_max_requests: int = Field(6_000, ge=1)
     api_tokens: CommaList = Field(default_factory=list)
     allow_unauthenticated: bool = False
+    sse_max_streams: int = Field(
+        200, ge=1, description="open GET /api/events streams per process; beyond it 503"
+    )
 
     @field_validator("allowed_origins", "api_tokens", mode="before")
     @classmethod

@@ -12,6 +12,8 @@ wake it at once through the event bus, other replicas' within ``poll_seconds``.
   ``EventSource`` give up for good, and the client cannot do better than "from now" anyway.
 - A comment line ``: ping`` after ``heartbeat_seconds`` of silence keeps proxies from closing
   the connection.
+- At most ``SSE_MAX_STREAMS`` streams are open per process; one more is a 503
+  ``SERVICE_UNAVAILABLE`` with ``Retry-After``.
 - The stream ends when the client disconnects (noticed at once, not at the next write) and
   when the app closes the event bus on shutdown.
 """
@@ -20,14 +22,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
 from starlette.responses import StreamingResponse
 from starlette.types import Receive, Scope, Send
 
 from novita_gpu.context import AppContext
-from novita_gpu.core.errors import ValidationFailed
+from novita_gpu.core.errors import ServiceUnavailable, ValidationFailed
 from novita_gpu.db.models import InstanceEvent
 from novita_gpu.events.tail import EventTail, resolve_start
 from novita_gpu.events.types import EventType
@@ -35,6 +37,7 @@ from novita_gpu.events.types import EventType
 HEARTBEAT_SECONDS = 15.0
 POLL_SECONDS = 1.0
 RECONNECT_MS = 2000
+STREAM_RETRY_AFTER = 5
 MAX_EVENT_ID = 128
 RESET_HEADER = "X-Stream-Reset"
 STREAM_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
@@ -114,8 +117,17 @@ class EventStreamResponse(StreamingResponse):
     """
 
     media_type = "text/event-stream"
+    on_close: Callable[[], None] | None = None
+    """Called once when the response ends, however it ends (frees the stream's slot)."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await self._stream(receive, send)
+        finally:
+            if self.on_close is not None:
+                self.on_close()
+
+    async def _stream(self, receive: Receive, send: Send) -> None:
         streaming = asyncio.ensure_future(self.stream_response(send))
         listening = asyncio.ensure_future(self.listen_for_disconnect(receive))
         try:
@@ -132,7 +144,30 @@ class EventStreamResponse(StreamingResponse):
 async def open_stream(
     ctx: AppContext, last_event_id: str | None, stream_filter: StreamFilter
 ) -> EventStreamResponse:
-    """The SSE response for a client that last saw ``last_event_id`` (None: start from now)."""
+    """The SSE response for a client that last saw ``last_event_id`` (None: start from now).
+
+    Raises :class:`ServiceUnavailable` (503, ``Retry-After``) when ``SSE_MAX_STREAMS`` streams
+    are open in this process already.
+    """
+    if not ctx.event_streams.take():
+        limit = ctx.event_streams.limit
+        raise ServiceUnavailable(
+            f"Too many open event streams ({limit}, SSE_MAX_STREAMS); retry later",
+            details={"openStreams": limit, "limit": limit},
+            headers={"Retry-After": str(STREAM_RETRY_AFTER)},
+        )
+    try:
+        response = await _response(ctx, last_event_id, stream_filter)
+    except BaseException:
+        ctx.event_streams.give_back()
+        raise
+    response.on_close = ctx.event_streams.give_back
+    return response
+
+
+async def _response(
+    ctx: AppContext, last_event_id: str | None, stream_filter: StreamFilter
+) -> EventStreamResponse:
     given = last_event_id if last_event_id and len(last_event_id) <= MAX_EVENT_ID else None
     seq, resumed = await resolve_start(ctx.db, given)
     tail = await EventTail.after_seq(ctx.db, ctx.clock, seq)

@@ -8,6 +8,7 @@ anything; an upstream refusal caused by our stale view is resolved by asking ups
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from novita_gpu.context import AppContext
@@ -68,6 +69,15 @@ class InstanceActions:
     # start
 
     async def start(self, instance_id: str) -> ActionOutcome:
+        """Start; a start of the same instance already running here is joined, not repeated."""
+        return await self._once(("start", instance_id), lambda: self._start(instance_id))
+
+    async def _once(
+        self, key: tuple[str, str], action: Callable[[], Awaitable[ActionOutcome]]
+    ) -> ActionOutcome:
+        return await self.ctx.actions_in_flight.run(key, action)
+
+    async def _start(self, instance_id: str) -> ActionOutcome:
         instance = await _load(self.ctx, instance_id)
         if decide_start(instance) is Decision.NOOP:
             return ActionOutcome(instance, f"Instance is already {instance.status}")
@@ -111,7 +121,12 @@ class InstanceActions:
     # stop
 
     async def stop(self, instance_id: str, event_type: EventType | None = None) -> ActionOutcome:
-        """Stop; ``event_type`` replaces ``instance.stopping`` (e.g. ``instance.auto_stopped``)."""
+        """Stop; ``event_type`` replaces ``instance.stopping`` (e.g. ``instance.auto_stopped``).
+
+        A stop of the same instance already running here is joined, not repeated."""
+        return await self._once(("stop", instance_id), lambda: self._stop(instance_id, event_type))
+
+    async def _stop(self, instance_id: str, event_type: EventType | None) -> ActionOutcome:
         instance = await _load(self.ctx, instance_id)
         if decide_stop(instance) is Decision.NOOP:
             return ActionOutcome(instance, f"Instance is already {instance.status}")
@@ -162,6 +177,12 @@ class InstanceActions:
     # delete
 
     async def delete(self, instance_id: str, event_type: EventType | None = None) -> ActionOutcome:
+        """Delete; a delete of the same instance already running here is joined."""
+        return await self._once(
+            ("delete", instance_id), lambda: self._delete(instance_id, event_type)
+        )
+
+    async def _delete(self, instance_id: str, event_type: EventType | None) -> ActionOutcome:
         instance = await _load(self.ctx, instance_id)
         if decide_delete(instance) is Decision.NOOP:
             return ActionOutcome(instance, f"Instance is already {instance.status}")

@@ -24,6 +24,7 @@ import structlog
 
 from novita_gpu.context import AppContext
 from novita_gpu.reconciler.leases import JOB_PREFIX, LeaseRepository
+from novita_gpu.upstream import UpstreamCircuitOpen, UpstreamError
 
 _log = structlog.get_logger("reconciler")
 
@@ -113,6 +114,12 @@ class Runner:
         renewer = asyncio.create_task(self._keep_lease(job))
         try:
             await job.run(self.job_context)
+        except UpstreamCircuitOpen as exc:
+            # Not logged here: the breaker logs once per state change, not once per tick.
+            error = f"{type(exc).__name__}: {exc}"
+        except UpstreamError as exc:
+            error = f"{type(exc).__name__}: {exc}"
+            _log.warning("job failed: upstream error", job=job.name, error=error)
         except Exception as exc:
             error = f"{type(exc).__name__}: {exc}"
             _log.exception("job failed", job=job.name)

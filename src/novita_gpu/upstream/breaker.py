@@ -7,6 +7,9 @@
 
 The caller decides what counts: transient failures (timeouts, connection errors, 5xx, 429) are
 failures; any answer from upstream, including a 4xx, is a success.
+
+Each state change is logged once (opened, half-open trial, closed); calls refused while open
+are not logged, so an outage costs a few log lines, not one per call.
 """
 
 from __future__ import annotations
@@ -72,6 +75,7 @@ class CircuitBreaker:
             return Permit.REGULAR
         if state is BreakerState.HALF_OPEN and not self._trial_in_flight:
             self._trial_in_flight = True
+            log.info("upstream.breaker_half_open")
             return Permit.TRIAL
         return None
 

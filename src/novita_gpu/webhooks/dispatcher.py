@@ -43,8 +43,9 @@ from novita_gpu.webhooks.states import AttemptOutcome, DeliveryStatus
 DEFAULT_CONCURRENCY = 16
 POLL_SECONDS = 1.0
 RESTART_PAUSE_SECONDS = 1.0
-# A lease outlives the longest attempt (the timeout) by this much before others take over.
-LEASE_MARGIN_SECONDS = 60.0
+# A claimed delivery's lease; renewed every third of it while the attempt runs, so a dead
+# dispatcher's deliveries are taken over within this many seconds.
+LEASE_SECONDS = 10.0
 _METRIC_OUTCOME = {
     DeliveryStatus.SUCCEEDED: "succeeded",
     DeliveryStatus.PENDING: "retrying",
@@ -83,7 +84,7 @@ class WebhookDispatcher:
         self.policy = RetryPolicy.from_settings(settings)
         self.signer = Signer(secret.get_secret_value() if secret else None)
         self.sender = WebhookSender(http, ctx.clock, timeout, settings.private_targets_allowed)
-        self.lease = timedelta(seconds=timeout + LEASE_MARGIN_SECONDS)
+        self.lease = timedelta(seconds=LEASE_SECONDS)
         self._rng = rng or random.Random()
         self._finished = asyncio.Event()
 
@@ -123,6 +124,7 @@ class WebhookDispatcher:
     async def attempt(self, delivery: ClaimedDelivery) -> None:
         """Send ``delivery`` once, then record the attempt and the delivery's next state."""
         started_at = self.ctx.clock.now()
+        renewer = asyncio.create_task(self._keep_lease(delivery))
         try:
             result = await self._send(delivery, started_at)
         except asyncio.CancelledError:
@@ -132,7 +134,21 @@ class WebhookDispatcher:
             _log.exception("webhook attempt crashed", delivery_id=delivery.id)
             error = f"internal error: {type(exc).__name__}: {exc}"
             result = SendResult(AttemptOutcome.ERROR, duration_ms=0, error=error)
+        finally:
+            await _cancel_all([renewer])
         await self._record(delivery, started_at, result)
+
+    async def _keep_lease(self, delivery: ClaimedDelivery) -> None:
+        """Renew the lease every third of its length until cancelled or lost."""
+        every = self.lease.total_seconds() / 3
+        while True:
+            await self.ctx.clock.sleep(every)
+            async with self.ctx.db.write() as session, session.begin():
+                until = self.ctx.clock.now() + self.lease
+                kept = await DeliveryRepository(session).renew(delivery.id, self.owner, until)
+            if not kept:
+                _log.warning("webhook lease lost mid-attempt", delivery_id=delivery.id)
+                return
 
     async def _fill(self, in_flight: set[asyncio.Task[None]]) -> None:
         free = self.concurrency - len(in_flight)

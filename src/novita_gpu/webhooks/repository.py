@@ -18,7 +18,7 @@ from sqlalchemy.orm import aliased
 
 from novita_gpu.db.locking import skip_locked
 from novita_gpu.db.models import InstanceEvent, WebhookAttempt, WebhookDelivery
-from novita_gpu.webhooks.states import UNFINISHED, DeliveryStatus
+from novita_gpu.webhooks.states import UNFINISHED, AttemptOutcome, DeliveryStatus
 
 PENDING_STATES = tuple(status.value for status in UNFINISHED)
 Delivery = WebhookDelivery
@@ -98,6 +98,7 @@ class DeliveryRepository:
         ids = list((await self.session.execute(self._due_ids(now, limit))).scalars())
         if not ids:
             return []
+        await self._record_interrupted(ids, now)
         await self.session.execute(
             update(Delivery)
             .where(Delivery.id.in_(ids))
@@ -109,6 +110,45 @@ class DeliveryRepository:
             .execution_options(synchronize_session=False)
         )
         return await self._claimed(ids)
+
+    async def _record_interrupted(self, ids: list[str], now: datetime) -> None:
+        """Among ``ids``, the deliveries taken over from a dispatcher whose lease expired mid-
+        attempt: record that attempt as ``interrupted`` (it may or may not have arrived)."""
+        query = select(Delivery.id, Delivery.lease_owner, Delivery.lease_expires_at).where(
+            Delivery.id.in_(ids), Delivery.status == DeliveryStatus.DELIVERING.value
+        )
+        for delivery_id, owner, expired_at in (await self.session.execute(query)).all():
+            self.session.add(
+                WebhookAttempt(
+                    delivery_id=delivery_id,
+                    attempt_number=await self._next_attempt_number(delivery_id),
+                    started_at=now,
+                    duration_ms=0,
+                    outcome=AttemptOutcome.INTERRUPTED.value,
+                    error=f"dispatcher {owner} stopped mid-attempt (lease expired {expired_at})",
+                )
+            )
+            await self.session.execute(
+                update(Delivery)
+                .where(Delivery.id == delivery_id)
+                .values(attempt_count=Delivery.attempt_count + 1)
+                .execution_options(synchronize_session=False)
+            )
+        await self.session.flush()
+
+    async def renew(self, delivery_id: str, owner: str, until: datetime) -> bool:
+        """Extend ``owner``'s lease on a delivery it is sending; False if it lost it."""
+        result = await self.session.execute(
+            update(Delivery)
+            .where(
+                Delivery.id == delivery_id,
+                Delivery.lease_owner == owner,
+                Delivery.status == DeliveryStatus.DELIVERING.value,
+            )
+            .values(lease_expires_at=until)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(getattr(result, "rowcount", 0))
 
     def _due_ids(self, now: datetime, limit: int) -> Select[str]:
         earlier = aliased(Delivery)
