@@ -143,12 +143,16 @@ class WebhookDispatcher:
         every = self.lease.total_seconds() / 3
         while True:
             await self.ctx.clock.sleep(every)
-            async with self.ctx.db.write() as session, session.begin():
-                until = self.ctx.clock.now() + self.lease
-                kept = await DeliveryRepository(session).renew(delivery.id, self.owner, until)
-            if not kept:
+            # Shielded: cancelling a statement mid-flight can wedge the connection; a renewal
+            # that lands after the attempt was recorded matches no row and changes nothing.
+            if not await asyncio.shield(self._renew(delivery)):
                 _log.warning("webhook lease lost mid-attempt", delivery_id=delivery.id)
                 return
+
+    async def _renew(self, delivery: ClaimedDelivery) -> bool:
+        async with self.ctx.db.write() as session, session.begin():
+            until = self.ctx.clock.now() + self.lease
+            return await DeliveryRepository(session).renew(delivery.id, self.owner, until)
 
     async def _fill(self, in_flight: set[asyncio.Task[None]]) -> None:
         free = self.concurrency - len(in_flight)
