@@ -12,12 +12,12 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy.engine import make_url
 
-from novita_gpu.emulator import EmulatorConfig, EmulatorServer, World
-from tests.support.databases import POSTGRES_URL, create_database, drop_database
-from tests.support.processes import ServerProcess, server_env
+from novita_gpu.emulator import EmulatorConfig, World
+from tests.support.databases import POSTGRES_URL
+from tests.support.processes import ServerProcess
 from tests.support.receiver import Receiver
+from tests.support.replicas import replicas
 
 pytestmark = [
     pytest.mark.slow,
@@ -27,12 +27,6 @@ pytestmark = [
 
 INSTANCES = 50
 DOCUMENTED_503 = {"UPSTREAM_UNAVAILABLE", "SERVICE_UNAVAILABLE"}
-CAPACITY = (
-    ("4090.16c62g", "us-ca-6"),
-    ("4090.18c60g", "as-sgp-2"),
-    ("4090.16c46g", "cn-hongkong-1"),
-    ("4090.12c48g", "eu-de-1"),
-)
 
 
 class Calls:
@@ -75,30 +69,10 @@ def misbehave(world: World) -> None:
 
 
 async def test_a_replica_dies_mid_way_and_nothing_is_lost(tmp_path: Path) -> None:
-    assert POSTGRES_URL
-    name = f"novita_chaos_{uuid.uuid4().hex[:8]}"
-    database_url = make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
-    await create_database(name)
-    receiver = await Receiver().start()
-    try:
-        config = EmulatorConfig.preset("fast").model_copy(update={"random_seed": 7})
-        async with EmulatorServer(config) as emulator:
-            for product, cluster in CAPACITY:
-                emulator.world.set_capacity(product, cluster, INSTANCES)
-            misbehave(emulator.world)
-            env = server_env(database_url, WEBHOOK_TIMEOUT="2000")
-            servers = [
-                ServerProcess(emulator.base_url, env, tmp_path / f"s{i}.log") for i in range(2)
-            ]
-            await asyncio.gather(*(server.start() for server in servers))
-            try:
-                await exercise(servers, receiver)
-            finally:
-                for server in servers:
-                    server.stop()
-    finally:
-        await receiver.close()
-        await drop_database(name)
+    config = EmulatorConfig.preset("fast").model_copy(update={"random_seed": 7})
+    stage = replicas(tmp_path, INSTANCES, config=config, prepare=misbehave, WEBHOOK_TIMEOUT="2000")
+    async with stage as running:
+        await exercise(running.servers, running.receiver)
 
 
 async def exercise(servers: list[ServerProcess], receiver: Receiver) -> None:

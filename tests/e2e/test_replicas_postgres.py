@@ -5,19 +5,17 @@ from __future__ import annotations
 
 import asyncio
 import json
-import uuid
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy.engine import make_url
 
-from novita_gpu.emulator import EmulatorConfig, EmulatorServer
-from tests.support.databases import POSTGRES_URL, create_database, drop_database
-from tests.support.processes import ServerProcess, server_env
+from tests.support.databases import POSTGRES_URL
+from tests.support.processes import ServerProcess
 from tests.support.receiver import Receiver
+from tests.support.replicas import replicas
 
 pytestmark = [
     pytest.mark.slow,
@@ -57,33 +55,8 @@ def body(index: int, webhook: str) -> dict[str, Any]:
 
 
 async def test_two_replicas_produce_each_event_once(tmp_path: Path) -> None:
-    assert POSTGRES_URL
-    name = f"novita_replicas_{uuid.uuid4().hex[:8]}"
-    database_url = make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
-    await create_database(name)
-    receiver = await Receiver().start()
-    try:
-        async with EmulatorServer(EmulatorConfig.preset("fast")) as emulator:
-            for product, cluster in (
-                ("4090.16c62g", "us-ca-6"),
-                ("4090.18c60g", "as-sgp-2"),
-                ("4090.16c46g", "cn-hongkong-1"),
-                ("4090.12c48g", "eu-de-1"),
-            ):
-                emulator.world.set_capacity(product, cluster, INSTANCES)
-            servers = [
-                ServerProcess(emulator.base_url, server_env(database_url), tmp_path / f"s{i}.log")
-                for i in range(2)
-            ]
-            await asyncio.gather(*(server.start() for server in servers))
-            try:
-                await exercise(servers, receiver)
-            finally:
-                for server in servers:
-                    server.stop()
-    finally:
-        await receiver.close()
-        await drop_database(name)
+    async with replicas(tmp_path, INSTANCES) as stage:
+        await exercise(stage.servers, stage.receiver)
 
 
 async def exercise(servers: list[ServerProcess], receiver: Receiver) -> None:
