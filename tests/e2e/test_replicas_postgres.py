@@ -55,7 +55,9 @@ def body(index: int, webhook: str) -> dict[str, Any]:
 
 
 async def test_two_replicas_produce_each_event_once(tmp_path: Path) -> None:
-    async with replicas(tmp_path, INSTANCES) as stage:
+    # Exactly once needs every lease to outlive the attempt it covers: a long lease keeps a
+    # starved CI machine from turning a slow renewal into a takeover (and a second send).
+    async with replicas(tmp_path, INSTANCES, WEBHOOK_LEASE_SECONDS="60") as stage:
         await exercise(stage.servers, stage.receiver)
 
 

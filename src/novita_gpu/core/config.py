@@ -88,6 +88,9 @@ class Settings(BaseSettings):
     webhook_timeout: int = Field(10_000, ge=100, description="per attempt, ms")
     webhook_max_attempts: int = Field(10, ge=1, le=100)
     webhook_retry_window: int = Field(86_400, ge=60, description="seconds")
+    webhook_lease_seconds: float = Field(
+        10, ge=3, le=600, description="a delivery's lease, renewed while its attempt runs"
+    )
     webhook_allow_private_networks: bool | None = Field(
         None, description="unset: allowed only on a loopback server without API_TOKENS"
     )

@@ -43,9 +43,6 @@ from novita_gpu.webhooks.states import AttemptOutcome, DeliveryStatus
 DEFAULT_CONCURRENCY = 16
 POLL_SECONDS = 1.0
 RESTART_PAUSE_SECONDS = 1.0
-# A claimed delivery's lease; renewed every third of it while the attempt runs, so a dead
-# dispatcher's deliveries are taken over within this many seconds.
-LEASE_SECONDS = 10.0
 _METRIC_OUTCOME = {
     DeliveryStatus.SUCCEEDED: "succeeded",
     DeliveryStatus.PENDING: "retrying",
@@ -84,7 +81,9 @@ class WebhookDispatcher:
         self.policy = RetryPolicy.from_settings(settings)
         self.signer = Signer(secret.get_secret_value() if secret else None)
         self.sender = WebhookSender(http, ctx.clock, timeout, settings.private_targets_allowed)
-        self.lease = timedelta(seconds=LEASE_SECONDS)
+        # Renewed every third of it while the attempt runs, so a dead dispatcher's deliveries
+        # are taken over within WEBHOOK_LEASE_SECONDS.
+        self.lease = timedelta(seconds=settings.webhook_lease_seconds)
         self._rng = rng or random.Random()
         self._finished = asyncio.Event()
 
