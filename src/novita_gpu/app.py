@@ -20,6 +20,7 @@ from starlette.middleware.cors import CORSMiddleware
 from novita_gpu import __version__
 from novita_gpu.auth.middleware import AuthMiddleware, RateLimitMiddleware, TokenSource
 from novita_gpu.auth.tokens import TokenRepository
+from novita_gpu.autostop.router import router as autostop_router
 from novita_gpu.catalog import CatalogService
 from novita_gpu.catalog.router import router as catalog_router
 from novita_gpu.context import AppContext
@@ -34,6 +35,7 @@ from novita_gpu.observability import health
 from novita_gpu.observability.metrics import Metrics
 from novita_gpu.observability.metrics_router import router as metrics_router
 from novita_gpu.observability.middleware import BodyLimitMiddleware, RequestContextMiddleware
+from novita_gpu.reconciler.router import router as sync_router
 from novita_gpu.reconciler.runner import Runner
 from novita_gpu.reconciler.schedule import default_jobs
 from novita_gpu.upstream import NovitaClient, UpstreamPolicy
@@ -152,6 +154,9 @@ def create_app(settings: Settings, options: AppOptions | None = None) -> FastAPI
     app.include_router(health.router)
     app.include_router(metrics_router)
     app.include_router(catalog_router)
+    # Fixed paths under /api/instances go before the instance routes' /{instanceId}.
+    app.include_router(autostop_router)
+    app.include_router(sync_router)
     app.include_router(instances_router)
     app.include_router(events_router)
     app.include_router(webhooks_router)

@@ -16,6 +16,7 @@ from sqlalchemy import text
 from starlette.responses import JSONResponse
 
 from novita_gpu import __version__
+from novita_gpu.autostop.costs import current_spend
 from novita_gpu.context import AppContext
 from novita_gpu.core.errors import ServiceUnavailable
 from novita_gpu.db.models import Lease
@@ -165,6 +166,7 @@ async def get_health(ctx: ContextDep) -> JSONResponse:
             "oldestPendingSeconds": round(backlog.oldest_pending_seconds, 3),
             "failed": backlog.failed,
         },
+        "cost": (await current_spend(ctx)).as_json() if database else None,
         "jobs": _jobs_report(jobs, now),
         "milestones": _marks_report(marks),
     }
