@@ -17,7 +17,7 @@ from tests.support.receiver import Receiver
 
 pytestmark = pytest.mark.slow
 
-FAST = {
+FAST: dict[str, Any] = {
     "auto_stop_check_interval_minutes": 0.01,  # 0.6 s
     "auto_stop_startup_grace_minutes": 0,
     "auto_stop_creation_grace_minutes": 0,
