@@ -5,6 +5,8 @@ despite heartbeats, a stopped instance is deleted; the CLI shows the stats and t
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import io
 import json
 from pathlib import Path
 from typing import Any
@@ -119,3 +121,27 @@ async def _cli(live: LiveStack, busy: str) -> None:
     assert real.exit_code == 0, real.output
     assert json.loads(real.stdout)["dryRun"] is False
     assert await status(live, busy) in {"stopping", "stopped"}
+
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "cost-control.md"
+
+
+async def test_the_guide_example_runs_as_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    block = DOC.read_text(encoding="utf-8").split("```python\n", 1)[1].split("```", 1)[0]
+    async with live_stack(tmp_path) as live:
+        monkeypatch.setenv("NOVITA_GPU_URL", live.url)
+        monkeypatch.delenv("NOVITA_GPU_TOKEN", raising=False)
+        printed = io.StringIO()
+
+        def run() -> None:
+            with contextlib.redirect_stdout(printed):
+                exec(compile(block, DOC.name, "exec"), {"__name__": "docs_cost_control"})  # noqa: S102
+
+        await asyncio.to_thread(run)
+        # Fresh heartbeats and the creation grace: a dry run finds nothing due.
+        assert "dry_run=True" in printed.getvalue()
+        assert "eligible=0" in printed.getvalue()
+        listed = (await live.client.get("/api/instances", params={"name": "train-demo"})).json()
+        assert listed["instances"][0]["maxRuntimeMinutes"] == 480
