@@ -219,6 +219,8 @@ class TestDryRunAndSafety:
         assert (await api.client.get("/api/instances/auto-stop/stats")).json()["lastResult"][
             "errors"
         ] == 1
+        health = (await api.client.get("/health")).json()
+        assert health["autoStop"]["errors"] == 1
         assert (await trigger(api))["stopped"] == 1
         statuses = {await status_of(api, first), await status_of(api, second)}
         assert statuses == {"stopping"}

@@ -98,6 +98,19 @@ def _jobs_report(jobs: list[Lease], now: datetime) -> dict[str, Any]:
     }
 
 
+def _auto_stop_report(jobs: list[Lease]) -> dict[str, Any] | None:
+    """The last auto-stop check: when, and how many instances it could not handle."""
+    job = next((job for job in jobs if job.name == "job:auto_stop"), None)
+    if job is None or job.last_result is None:
+        return None
+    return {
+        "lastCheckAt": job.last_result.get("checkedAt"),
+        "stopped": job.last_result.get("stopped"),
+        "deleted": job.last_result.get("deleted"),
+        "errors": job.last_result.get("errors"),
+    }
+
+
 def _system() -> dict[str, Any]:
     process = psutil.Process()
     return {
@@ -167,6 +180,7 @@ async def get_health(ctx: ContextDep) -> JSONResponse:
             "failed": backlog.failed,
         },
         "cost": (await current_spend(ctx)).as_json() if database else None,
+        "autoStop": _auto_stop_report(jobs),
         "jobs": _jobs_report(jobs, now),
         "milestones": _marks_report(marks),
     }
