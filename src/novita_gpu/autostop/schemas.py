@@ -5,11 +5,11 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, StrictBool
 from pydantic.alias_generators import to_camel
 
+from novita_gpu.instances.schemas import Body
 
-class TriggerIn(BaseModel):
+
+class TriggerIn(Body):
     """``POST /api/instances/auto-stop/trigger``: a dry run unless ``dryRun`` is ``false``."""
-
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
 
     dry_run: StrictBool = True
 

@@ -5,18 +5,18 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Body
-from pydantic import BaseModel, ConfigDict, StrictBool
-from pydantic.alias_generators import to_camel
+from pydantic import StrictBool
 
 from novita_gpu.core.responses import FastJSONResponse as JSONResponse
 from novita_gpu.deps import ContextDep
+from novita_gpu.instances.schemas import Body as JsonBody
 from novita_gpu.reconciler.manual_sync import sync_now
 
 router = APIRouter(prefix="/api/instances", tags=["instances"])
 
 
-class SyncIn(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+class SyncIn(JsonBody):
+    """``POST /api/instances/sync``: ``dryRun`` reports what would change, writing nothing."""
 
     dry_run: StrictBool = False
 
