@@ -96,3 +96,20 @@ class TestSync:
         response = await api.client.post("/api/instances/sync")
         assert response.status_code in (502, 503)
         assert response.json()["error"]["code"] in ("UPSTREAM_ERROR", "UPSTREAM_UNAVAILABLE")
+
+
+class TestHealth:
+    async def test_a_triggered_check_with_the_scheduler_off_never_looks_stalled(
+        self, api: Api, runner: Runner
+    ) -> None:
+        api.ctx.settings.auto_stop_enabled = False
+        for job in runner.jobs:
+            await runner.run_once(job)
+        await trigger(api)
+        api.clock.advance(600)
+        for job in runner.jobs:
+            if job != "auto_stop":  # only triggered: its row goes quiet
+                await runner.run_once(job)
+        health = (await api.client.get("/health")).json()
+        assert health["services"]["reconciler"] == "up"
+        assert "auto_stop" in health["jobs"]

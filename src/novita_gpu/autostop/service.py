@@ -9,6 +9,7 @@ nothing.
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -64,14 +65,18 @@ async def _job_lease(ctx: AppContext) -> AsyncIterator[None]:
     if not claimed:
         raise OperationInProgress("An auto-stop check is running right now; try again shortly")
     error: str | None = None
+    started = time.perf_counter()
     try:
         yield
     except Exception as exc:
         error = f"{type(exc).__name__}: {exc}"
         raise
     finally:
+        elapsed_ms = int((time.perf_counter() - started) * 1000)
         async with ctx.db.write() as session, session.begin():
-            await LeaseRepository(session).finish(LEASE_NAME, owner, ctx.clock.now(), 0, error)
+            await LeaseRepository(session).finish(
+                LEASE_NAME, owner, ctx.clock.now(), elapsed_ms, error
+            )
 
 
 async def trigger(ctx: AppContext, *, dry_run: bool) -> dict[str, Any]:

@@ -59,6 +59,14 @@ def _job_is_fresh(job: Lease, now: datetime) -> bool:
     return (now - job.last_run_at).total_seconds() <= limit
 
 
+def _periodic(ctx: AppContext, jobs: list[Lease]) -> list[Lease]:
+    """Jobs expected to run on their own: with ``AUTO_STOP_ENABLED=false`` the auto-stop
+    check runs only when triggered, so its row going quiet is not a stalled loop."""
+    if ctx.settings.auto_stop_enabled:
+        return jobs
+    return [job for job in jobs if job.name != "job:auto_stop"]
+
+
 def _reconciler_state(jobs: list[Lease], now: datetime, starting: bool) -> ServiceState:
     """Down when no job runs, degraded when some are stale. Right after start-up the jobs
     are still taking their first turn, so staleness is not held against them yet."""
@@ -151,7 +159,7 @@ async def get_health(ctx: ContextDep) -> JSONResponse:
         "database": "up" if database else "down",
         "upstream": _upstream_state(ctx),
         "reconciler": _reconciler_state(
-            jobs,
+            _periodic(ctx, jobs),
             now,
             starting=ctx.runner is not None and ctx.uptime_seconds < _STARTUP_GRACE_SECONDS,
         ),
