@@ -31,7 +31,15 @@ def free_port() -> int:
 @contextlib.asynccontextmanager
 async def serve_app(app: FastAPI, port: int) -> AsyncIterator[uvicorn.Server]:
     """Run ``app`` with uvicorn on 127.0.0.1:``port`` in this event loop."""
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on")
+    # A bounded graceful shutdown: a client that keeps an event stream open cannot hold it up.
+    config = uvicorn.Config(
+        app,
+        host="127.0.0.1",
+        port=port,
+        log_config=None,
+        lifespan="on",
+        timeout_graceful_shutdown=5,
+    )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     while not server.started:

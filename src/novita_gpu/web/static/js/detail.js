@@ -56,8 +56,8 @@ function connection(instance) {
   const ssh = typeof c.ssh === "string" && c.ssh ? c.ssh : null;
   const endpoints = Object.entries(c.endpoints ?? {});
   return section("Connection details", facts([
-    ["Jupyter", c.jupyter ? link(c.jupyter) : null],
-    ["Web terminal", c.webTerminal ? link(c.webTerminal) : null],
+    ["Jupyter", c.jupyter ? link(c.jupyter, "Open Jupyter") : null],
+    ["Web terminal", c.webTerminal ? link(c.webTerminal, "Open web terminal") : null],
     ["SSH", ssh && h("span", { class: "ssh" }, h("code", { text: ssh }), " ",
       h("button", { type: "button", class: "small", text: "Copy SSH command", onclick: () => copy(ssh) }))],
     ["SSH password", ssh && passwordLine()],

@@ -89,6 +89,7 @@ async function main() {
   document.addEventListener("keydown", (event) => {
     if (event.key === "Escape" && detailId() && !document.querySelector("dialog[open]")) closeDetail();
   });
+  window.addEventListener("pagehide", () => stream.stop());
   await Promise.allSettled([snapshot(), refreshOverview()]);
   setTimeout(() => stream.start(), STREAM_DELAY_MS);
   setInterval(render, 1000); // uptime, cost and countdowns move with the clock

@@ -82,12 +82,20 @@ function setMode(health) {
 }
 
 let last = { health: null, stats: null };
+let statsRoute = true; // false once the server answered 404: not asked again on this page
+
+async function autoStopStats() {
+  if (!statsRoute) return null;
+  const stats = await optional("GET", "/api/instances/auto-stop/stats");
+  statsRoute = stats !== null;
+  return stats;
+}
 
 /** Fetch /health and the auto-stop stats, and redraw the cards. */
 export async function refreshOverview() {
   const [health, stats] = await Promise.allSettled([
     fetch("/health", { cache: "no-store" }).then((r) => r.json()),
-    optional("GET", "/api/instances/auto-stop/stats"),
+    autoStopStats(),
   ]);
   last = {
     health: health.status === "fulfilled" ? health.value : null,
