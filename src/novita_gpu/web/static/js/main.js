@@ -90,6 +90,7 @@ async function main() {
     if (event.key === "Escape" && detailId() && !document.querySelector("dialog[open]")) closeDetail();
   });
   window.addEventListener("pagehide", () => stream.stop());
+  window.addEventListener("pageshow", (event) => event.persisted && stream.start());
   await Promise.allSettled([snapshot(), refreshOverview()]);
   setTimeout(() => stream.start(), STREAM_DELAY_MS);
   setInterval(render, 1000); // uptime, cost and countdowns move with the clock
