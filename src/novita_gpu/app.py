@@ -37,8 +37,8 @@ from novita_gpu.observability.middleware import BodyLimitMiddleware, RequestCont
 from novita_gpu.reconciler.runner import Runner
 from novita_gpu.reconciler.schedule import default_jobs
 from novita_gpu.upstream import NovitaClient, UpstreamPolicy
-from novita_gpu.webhooks.dispatcher import run_webhook_dispatcher
 from novita_gpu.web import install_web
+from novita_gpu.webhooks.dispatcher import run_webhook_dispatcher
 from novita_gpu.webhooks.router import router as webhooks_router
 
 

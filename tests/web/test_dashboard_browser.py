@@ -18,6 +18,7 @@ from playwright.async_api import Browser, Page, Request, expect
 
 from tests.support.browser import Problems, browser_page, chromium, needs_chromium
 from tests.support.live import LiveStack, live_stack
+from tests.support.proxy import tcp_proxy
 
 pytestmark = [needs_chromium, pytest.mark.slow, pytest.mark.asyncio(loop_scope="module")]
 
@@ -51,10 +52,12 @@ async def create(stack: LiveStack, name: str, **extra: Any) -> str:
     return instance_id
 
 
-async def tolerate_missing_stats(stack: LiveStack, problems: Problems) -> None:
+async def tolerate_missing_stats(
+    stack: LiveStack, problems: Problems, base_url: str | None = None
+) -> None:
     """Servers without the auto-stop stats route answer 404; the page then shows a dash."""
     if (await stack.client.get(STATS)).status_code == 404:
-        problems.tolerated.add(stack.url + STATS)
+        problems.tolerated.add((base_url or stack.url) + STATS)
 
 
 async def open_dashboard(page: Page, stack: LiveStack) -> None:
@@ -86,6 +89,29 @@ async def test_table_follows_instances_live_and_stops_with_confirmation(
         await expect(row).to_contain_text(re.compile("stopping|stopped"))
         status = (await stack.client.get(f"/api/instances/{first}")).json()["status"]
         assert status in {"stopping", "stopped"}
+        assert problems.messages == []
+
+
+async def test_stream_resumes_from_the_last_event_after_a_drop(
+    stack: LiveStack, browser: Browser
+) -> None:
+    port = stack.settings.port
+    async with tcp_proxy(port) as proxy, browser_page(browser) as (page, problems):
+        url = f"http://127.0.0.1:{proxy.port}"
+        problems.tolerated.add(url + "/api/events")  # the cut stream
+        await tolerate_missing_stats(stack, problems, url)
+        streams: list[Request] = []
+        page.on("request", lambda r: streams.append(r) if r.url.endswith("/api/events") else None)
+        await page.goto(url + "/")
+        await expect(page.locator("#stream-state")).to_have_text("live")
+        await create(stack, "dash-before-drop")
+        await expect(page.locator("tbody tr", has_text="dash-before-drop")).to_be_visible()
+
+        proxy.drop_all()
+        await create(stack, "dash-during-drop")
+        await expect(page.locator("tbody tr", has_text="dash-during-drop")).to_be_visible()
+        assert len(streams) >= 2
+        assert (await streams[-1].all_headers()).get("last-event-id")
         assert problems.messages == []
 
 

@@ -66,7 +66,6 @@ export class EventStream {
     while (!this.stopped) {
       try {
         await this.connect();
-        this.failures = 0;
       } catch (error) {
         if (error && error.name === "AbortError" && !this.stopped) continue;
         this.failures += 1;
@@ -78,7 +77,7 @@ export class EventStream {
   }
 
   delay() {
-    const backoff = this.retryMs * 2 ** Math.min(this.failures, 5);
+    const backoff = this.retryMs * 2 ** Math.min(Math.max(0, this.failures - 1), 5);
     return Math.min(MAX_RETRY_MS, Math.max(MIN_RETRY_MS, backoff)) * (0.8 + Math.random() * 0.4);
   }
 
@@ -97,6 +96,7 @@ export class EventStream {
     }
     if (!response.ok || !response.body) throw new Error(`HTTP ${response.status}`);
     const reset = response.headers.get("X-Stream-Reset") !== null || this.lastEventId === null;
+    this.failures = 0;
     this.handlers.onState("live");
     this.handlers.onOpen({ reset });
     await this.read(response.body);
