@@ -31,7 +31,6 @@ def free_port() -> int:
 @contextlib.asynccontextmanager
 async def serve_app(app: FastAPI, port: int) -> AsyncIterator[uvicorn.Server]:
     """Run ``app`` with uvicorn on 127.0.0.1:``port`` in this event loop."""
-    # A bounded graceful shutdown: a client that keeps an event stream open cannot hold it up.
     config = uvicorn.Config(
         app,
         host="127.0.0.1",
@@ -50,7 +49,7 @@ async def serve_app(app: FastAPI, port: int) -> AsyncIterator[uvicorn.Server]:
         yield server
     finally:
         server.should_exit = True
-        await asyncio.wait_for(task, timeout=15)
+        await asyncio.wait_for(task, timeout=30)
 
 
 @dataclass
