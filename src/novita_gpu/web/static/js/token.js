@@ -43,7 +43,7 @@ export function setupToken(onNewToken) {
   byId("token-button").addEventListener("click", async () => {
     if (token()) {
       setToken(null);
-      labelButton();
+      window.location.reload(); // nothing loaded with the old token stays on screen
       return;
     }
     const value = await ask(false);
