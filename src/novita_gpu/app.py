@@ -39,6 +39,7 @@ from novita_gpu.reconciler.router import router as sync_router
 from novita_gpu.reconciler.runner import Runner
 from novita_gpu.reconciler.schedule import default_jobs
 from novita_gpu.upstream import NovitaClient, UpstreamPolicy
+from novita_gpu.web import install_web
 from novita_gpu.webhooks.dispatcher import run_webhook_dispatcher
 from novita_gpu.webhooks.router import router as webhooks_router
 
@@ -149,6 +150,9 @@ def create_app(settings: Settings, options: AppOptions | None = None) -> FastAPI
         version=__version__,
         description="Self-hosted control plane for GPU instances on Novita.ai",
         lifespan=lifespan,
+        # Replaced by install_web's pages, which load their assets from the package.
+        docs_url=None,
+        redoc_url=None,
     )
     install_error_handlers(app)
     app.include_router(health.router)
@@ -160,6 +164,7 @@ def create_app(settings: Settings, options: AppOptions | None = None) -> FastAPI
     app.include_router(instances_router)
     app.include_router(events_router)
     app.include_router(webhooks_router)
+    install_web(app)
     _add_middleware(app, settings, metrics, TokenSource(settings.api_tokens, database_tokens))
     return app
 
