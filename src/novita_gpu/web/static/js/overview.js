@@ -18,8 +18,9 @@ export function pick(obj, paths) {
   return null;
 }
 
-const SPEND_PATHS = ["spend.perHourUsd", "spend.runningPerHourUsd", "spend.usdPerHour", "spendPerHourUsd"];
-const SAVED_PATHS = ["spend.savedByAutoStopUsd", "spend.savedUsd", "savedByAutoStopUsd", "autoStop.savedUsd"];
+// /health reports them under "cost", the auto-stop stats under "spend".
+const SPEND_PATHS = ["cost.runningUsdPerHour", "spend.runningUsdPerHour"];
+const SAVED_PATHS = ["cost.savedByAutoStopUsd", "spend.savedByAutoStopUsd"];
 
 function healthCard(health) {
   const services = health.services ?? {};
