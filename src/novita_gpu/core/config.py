@@ -68,7 +68,10 @@ class Settings(BaseSettings):
     instance_fast_poll_interval: float = Field(3, ge=0.05, description="transitional cadence, s")
     instance_startup_timeout_minutes: int = Field(20, ge=1)
     create_listing_delay_seconds: float = Field(
-        60, ge=0, description="wait before re-sending a create Novita does not list"
+        60,
+        ge=0,
+        description="wait (after the request timeout) before re-sending a create Novita "
+        "does not list",
     )
     create_give_up_minutes: float = Field(15, gt=0)
     deleted_retention_days: int = Field(30, ge=0)
