@@ -13,8 +13,8 @@ Two scopes, ``admin`` including ``read``:
 
 The auth layer (:mod:`novita_gpu.auth.middleware`) identifies the caller and stores a
 :class:`Principal` in the ASGI scope with :func:`attach`. The rules here are FastAPI
-dependencies that read it back: a request without one is treated as anonymous (refused),
-so a route can never be reached with more rights than the auth layer granted.
+dependencies that read it back: a request without one has no rights (refused), so a route
+can never be reached with more rights than the auth layer granted.
 """
 
 from __future__ import annotations
@@ -50,6 +50,9 @@ class Principal:
 
 
 ANONYMOUS = Principal("anonymous", None)
+"""No valid token, on a path the auth layer keeps open (``/health``, the dashboard page)."""
+UNIDENTIFIED = Principal("unidentified", None)
+"""No principal attached at all: treated as having no rights."""
 # A server without any token is open to whoever can reach it (loopback only, or explicitly
 # ALLOW_UNAUTHENTICATED): every caller has every right.
 LOCAL = Principal("local", Scope.ADMIN)
@@ -69,7 +72,7 @@ def attach(scope: AsgiScope, principal: Principal) -> None:
 
 def principal_of(scope: AsgiScope) -> Principal:
     found = scope.get(_KEY)
-    return found if isinstance(found, Principal) else ANONYMOUS
+    return found if isinstance(found, Principal) else UNIDENTIFIED
 
 
 async def current_principal(request: Request) -> Principal:
@@ -92,12 +95,14 @@ def _require(principal: Principal, needed: Scope) -> None:
 async def method_scope(request: Request) -> None:
     """App-wide rule: reading needs ``read``, anything else ``admin``.
 
-    Open paths (``/health*``) are exempt: their handlers decide what an anonymous caller sees.
+    Paths the auth layer keeps open (it attaches :data:`ANONYMOUS` there) are exempt: their
+    handlers decide what an anonymous caller sees.
     """
-    if request.url.path.startswith("/health"):
+    principal = principal_of(request.scope)
+    if principal is ANONYMOUS:
         return
     needed = Scope.READ if request.method in _SAFE_METHODS else Scope.ADMIN
-    _require(principal_of(request.scope), needed)
+    _require(principal, needed)
 
 
 async def secrets_access(
