@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Header, Query
+from fastapi import APIRouter, Body, Header, Path, Query
 
 from novita_gpu.core.errors import ValidationFailed
 from novita_gpu.core.responses import FastJSONResponse as JSONResponse
@@ -14,16 +14,20 @@ from novita_gpu.instances.creation import CreateFlow
 from novita_gpu.instances.idempotency import check_key
 from novita_gpu.instances.repository import ListFilter
 from novita_gpu.instances.schemas import (
+    NAME_PATTERN,
+    ActionByNameIn,
+    ActionIn,
     ActionOut,
     AdoptIn,
     CreateInstanceIn,
     CreateInstanceOut,
     EventListOut,
     InstanceListOut,
-    InstanceNameIn,
     InstanceOut,
     LastUsedByNameIn,
     LastUsedIn,
+    StartByNameIn,
+    StartIn,
     StopAllIn,
 )
 from novita_gpu.instances.service import InstanceService
@@ -109,24 +113,24 @@ async def comprehensive(ctx: ContextDep) -> JSONResponse:
 
 
 @router.post("/start", status_code=202, response_model=None, responses={202: {"model": ActionOut}})
-async def start_by_name(ctx: ContextDep, body: InstanceNameIn) -> JSONResponse:
-    return _action(
-        await InstanceService(ctx).start(body.instance_name, by_name=True), ctx.clock.now()
-    )
+async def start_by_name(ctx: ContextDep, body: StartByNameIn) -> JSONResponse:
+    """Start the live instance named ``instanceName``; same rules and body as by id."""
+    service = InstanceService(ctx)
+    return _action(await service.start(body.instance_name, body, by_name=True), ctx.clock.now())
 
 
 @router.post("/stop", status_code=202, response_model=None, responses={202: {"model": ActionOut}})
-async def stop_by_name(ctx: ContextDep, body: InstanceNameIn) -> JSONResponse:
-    return _action(
-        await InstanceService(ctx).stop(body.instance_name, by_name=True), ctx.clock.now()
-    )
+async def stop_by_name(ctx: ContextDep, body: ActionByNameIn) -> JSONResponse:
+    """Stop the live instance named ``instanceName``; same rules and body as by id."""
+    service = InstanceService(ctx)
+    return _action(await service.stop(body.instance_name, body, by_name=True), ctx.clock.now())
 
 
 @router.post("/delete", status_code=202, response_model=None, responses={202: {"model": ActionOut}})
-async def delete_by_name(ctx: ContextDep, body: InstanceNameIn) -> JSONResponse:
-    return _action(
-        await InstanceService(ctx).delete(body.instance_name, by_name=True), ctx.clock.now()
-    )
+async def delete_by_name(ctx: ContextDep, body: ActionByNameIn) -> JSONResponse:
+    """Delete the live instance named ``instanceName``; same rules and body as by id."""
+    service = InstanceService(ctx)
+    return _action(await service.delete(body.instance_name, body, by_name=True), ctx.clock.now())
 
 
 @router.put("/last-used", response_model=None)
@@ -172,13 +176,31 @@ async def stop_all(
     return JSONResponse({**summary, "results": results}, status_code=202)
 
 
+IncludeSecrets = Annotated[bool, Query(alias="includeSecrets")]
+WaitFor = Annotated[Status | None, Query(alias="waitFor")]
+WaitTimeout = Annotated[float, Query(ge=0, le=600)]
+
+
+@router.get("/by-name/{name}", response_model=None, responses={200: {"model": InstanceOut}})
+async def get_instance_by_name(
+    ctx: ContextDep,
+    name: Annotated[str, Path(pattern=NAME_PATTERN)],
+    include_secrets: IncludeSecrets = False,
+    wait_for: WaitFor = None,
+    timeout: WaitTimeout = 60,
+) -> JSONResponse:
+    """The live (not deleted) instance with this name; same options as by id."""
+    found = await InstanceService(ctx).get_by_name(name)
+    return await get_instance(ctx, found.id, include_secrets, wait_for, timeout)
+
+
 @router.get("/{instance_id}", response_model=None, responses={200: {"model": InstanceOut}})
 async def get_instance(
     ctx: ContextDep,
     instance_id: str,
-    include_secrets: Annotated[bool, Query(alias="includeSecrets")] = False,
-    wait_for: Annotated[Status | None, Query(alias="waitFor")] = None,
-    timeout: Annotated[float, Query(ge=0, le=600)] = 60,
+    include_secrets: IncludeSecrets = False,
+    wait_for: WaitFor = None,
+    timeout: WaitTimeout = 60,
 ) -> JSONResponse:
     """One instance by local or Novita id; ``waitFor`` long-polls until that status."""
     service = InstanceService(ctx)
@@ -200,9 +222,11 @@ async def get_instance(
     response_model=None,
     responses={202: {"model": ActionOut}},
 )
-async def start(ctx: ContextDep, instance_id: str) -> JSONResponse:
+async def start(
+    ctx: ContextDep, instance_id: str, body: Annotated[StartIn | None, Body()] = None
+) -> JSONResponse:
     """Start a stopped (or failed) instance and follow it until ready."""
-    return _action(await InstanceService(ctx).start(instance_id), ctx.clock.now())
+    return _action(await InstanceService(ctx).start(instance_id, body), ctx.clock.now())
 
 
 @router.post(
@@ -211,16 +235,21 @@ async def start(ctx: ContextDep, instance_id: str) -> JSONResponse:
     response_model=None,
     responses={202: {"model": ActionOut}},
 )
-async def stop(ctx: ContextDep, instance_id: str) -> JSONResponse:
-    return _action(await InstanceService(ctx).stop(instance_id), ctx.clock.now())
+async def stop(
+    ctx: ContextDep, instance_id: str, body: Annotated[ActionIn | None, Body()] = None
+) -> JSONResponse:
+    """Stop an instance that is alive (stopping a stopped one is a no-op)."""
+    return _action(await InstanceService(ctx).stop(instance_id, body), ctx.clock.now())
 
 
 @router.delete(
     "/{instance_id}", status_code=202, response_model=None, responses={202: {"model": ActionOut}}
 )
-async def delete(ctx: ContextDep, instance_id: str) -> JSONResponse:
+async def delete(
+    ctx: ContextDep, instance_id: str, body: Annotated[ActionIn | None, Body()] = None
+) -> JSONResponse:
     """Delete upstream and keep a tombstone for DELETED_RETENTION_DAYS."""
-    return _action(await InstanceService(ctx).delete(instance_id), ctx.clock.now())
+    return _action(await InstanceService(ctx).delete(instance_id, body), ctx.clock.now())
 
 
 @router.put("/{instance_id}/last-used", response_model=None)

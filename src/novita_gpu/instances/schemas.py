@@ -75,7 +75,7 @@ class AutoDeleteIn(Body):
 class HealthCheckIn(Body):
     enabled: bool = True
     target_port: int | None = Field(default=None, ge=1, le=65535)
-    timeout_ms: int | None = Field(default=None, ge=100, le=120_000)
+    timeout_ms: int | None = Field(default=None, ge=100, le=300_000)
     retry_attempts: int | None = Field(default=None, ge=0, le=100)
     retry_delay_ms: int | None = Field(default=None, ge=0, le=600_000)
     max_wait_time_ms: int | None = Field(default=None, ge=1_000, le=86_400_000)
@@ -112,10 +112,48 @@ class CreateInstanceIn(Body):
         return None if value is None else list(dict.fromkeys(_check_region(v) for v in value))
 
 
+class ActionIn(Body):
+    """Optional body of stop and delete: where this operation's events go."""
+
+    webhook_url: AnyHttpUrl | None = Field(
+        default=None,
+        description="From now on, this instance's events (this operation's first) go here.",
+    )
+
+
+class StartIn(ActionIn):
+    """Optional body of a start: the original service's readiness-check fields."""
+
+    health_check_config: HealthCheckIn | None = Field(
+        default=None, description="Readiness-check settings for this start, over the instance's."
+    )
+    target_port: int | None = Field(
+        default=None, ge=1, le=65535, description="Probe only this port (wins over the config's)."
+    )
+
+    def health_check_overrides(self) -> dict[str, Any]:
+        """The readiness-check settings this start asks for, in the stored camelCase shape."""
+        given = self.health_check_config
+        overrides = {}
+        if given is not None:
+            overrides = given.model_dump(by_alias=True, exclude_unset=True, exclude_none=True)
+        if self.target_port is not None:
+            overrides["targetPort"] = self.target_port
+        return overrides
+
+
 class InstanceNameIn(Body):
-    """Body of the by-name actions (``POST /api/instances/start`` etc.)."""
+    """Names the instance of a by-name request."""
 
     instance_name: str = Field(pattern=NAME_PATTERN)
+
+
+class StartByNameIn(StartIn, InstanceNameIn):
+    """``POST /api/instances/start``."""
+
+
+class ActionByNameIn(ActionIn, InstanceNameIn):
+    """``POST /api/instances/stop`` and ``POST /api/instances/delete``."""
 
 
 class LastUsedIn(Body):
