@@ -20,6 +20,9 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
+from novita_gpu.events.types import EventType
+from novita_gpu.instances.states import Status
+
 NAME_PATTERN = r"^[A-Za-z0-9_-]{1,100}$"
 REGION_PATTERN = re.compile(r"^[A-Z]{2}-[A-Z]{2,6}-\d{2}$")
 
@@ -183,7 +186,13 @@ class StopAllIn(Body):
     dry_run: bool = False
 
 
-# Response models (documentation of what views.py builds)
+# Response models: the documented shape of what views.py builds. Handlers return the views
+# directly (no validation on the hot path); tests/contract checks that views and models agree.
+
+Source = Literal["managed", "adopted", "upstream"]
+HealthStatus = Literal[
+    "pending", "checking", "skipped", "healthy", "partial", "unhealthy", "failed"
+]
 
 
 class Out(BaseModel):
@@ -192,38 +201,58 @@ class Out(BaseModel):
 
 class PortMappingOut(Out):
     port: int
-    type: str
+    type: str = Field(description="http, https, tcp or udp")
     endpoint: str | None = None
 
 
 class ConnectionDetailsOut(Out):
-    ssh: str | None = None
-    ssh_password: str | None = None
+    ssh: str | None = Field(default=None, description="An ssh command line")
+    ssh_password: str | None = Field(
+        default=None, description="Only with ?includeSecrets=true (fetched live)"
+    )
     jupyter: str | None = None
     web_terminal: str | None = None
-    endpoints: dict[str, str] = {}
+    endpoints: dict[str, str] = Field(default={}, description="Public URL by port")
 
 
 class ProbeOut(Out):
     port: int
     endpoint: str | None = None
-    status: str
+    status: Literal["healthy", "unhealthy"]
     http_status: int | None = None
     response_time_ms: float | None = None
     error: str | None = None
 
 
 class HealthCheckOut(Out):
-    status: str
+    status: HealthStatus
     checked_at: str | None = None
+    started_at: str | None = Field(default=None, description="When this readiness check began")
+    rounds: int | None = Field(default=None, description="Probing rounds so far")
     endpoints: list[ProbeOut] = []
 
 
+class AutoStopOut(Out):
+    enabled: bool
+    idle_minutes: int | None
+
+
+class AutoDeleteOut(Out):
+    after_stopped_minutes: int | None
+
+
+class SpotOut(Out):
+    status: str | None = Field(description="Novita's spot status (e.g. notified, reclaiming)")
+    reclaim_time: str | None
+
+
 class InstanceOut(Out):
+    """An instance as every route, the event stream and webhooks show it."""
+
     id: str
     name: str
-    status: str
-    upstream_status: str | None
+    status: Status
+    upstream_status: str | None = Field(description="Novita's own status, unchanged")
     novita_instance_id: str | None
     product_id: str | None
     product_name: str
@@ -231,19 +260,19 @@ class InstanceOut(Out):
     cluster_id: str | None
     gpu_num: int
     rootfs_size: int
-    billing_mode: str
+    billing_mode: BillingMode
     template_id: str | None
     image_url: str | None
-    price_per_hour: float | None
+    price_per_hour: float | None = Field(description="USD per hour for the whole instance")
     port_mappings: list[PortMappingOut]
     connection_details: ConnectionDetailsOut
     health_check: HealthCheckOut
-    auto_stop: dict[str, Any]
-    auto_delete: dict[str, Any]
+    auto_stop: AutoStopOut
+    auto_delete: AutoDeleteOut
     max_runtime_minutes: int | None
-    spot_recovery: str
-    spot: dict[str, Any]
-    webhook_url: str | None
+    spot_recovery: SpotRecovery
+    spot: SpotOut
+    webhook_url: str | None = Field(description="Without its query string")
     last_used_at: str | None
     created_at: str
     started_at: str | None
@@ -253,13 +282,34 @@ class InstanceOut(Out):
     last_error: str | None
     runtime_seconds: float
     estimated_cost_usd: float
-    source: str
+    source: Source
+
+
+class UpstreamOnlyOut(Out):
+    """An instance Novita has that this service does not manage (``source: upstream``)."""
+
+    id: None
+    name: str
+    status: Status
+    upstream_status: str
+    novita_instance_id: str
+    product_id: str | None
+    product_name: str | None
+    region: str | None
+    cluster_id: str | None
+    gpu_num: int
+    rootfs_size: int
+    billing_mode: str
+    image_url: str | None
+    port_mappings: list[PortMappingOut]
+    created_at: str | None
+    source: Literal["upstream"]
 
 
 class CreateInstanceOut(Out):
     instance_id: str
     novita_instance_id: str | None
-    status: str
+    status: Status
     message: str
     product_id: str | None
     product_name: str
@@ -273,21 +323,54 @@ class CreateInstanceOut(Out):
 class InstanceListOut(Out):
     instances: list[InstanceOut]
     total: int
-    next_cursor: str | None = None
+    next_cursor: str | None = Field(default=None, description="Pass as ?cursor= for the next page")
+
+
+class ComprehensiveOut(Out):
+    instances: list[InstanceOut | UpstreamOnlyOut]
+    total: int
+    managed: int
+    upstream_only: int
 
 
 class ActionOut(Out):
+    """Start, stop and delete (202): accepted; ``instance`` as it is now."""
+
     instance_id: str
-    status: str
+    status: Status
     message: str
     instance: InstanceOut
 
 
+class TouchOut(Out):
+    instance_id: str
+    last_used_at: str | None
+    message: str
+    instance: InstanceOut
+
+
+class StopAllItemOut(Out):
+    instance_id: str
+    name: str
+    status: Status | None = None
+    action: Literal["would stop"] | None = Field(default=None, description="On a dry run")
+    error: str | None = None
+    code: str | None = Field(default=None, description="The error code when this stop failed")
+
+
+class StopAllOut(Out):
+    dry_run: bool
+    total: int
+    stopped: int
+    failed: int
+    results: list[StopAllItemOut]
+
+
 class EventOut(Out):
     id: str
-    type: str
+    type: EventType
     instance_id: str
-    status: str
+    status: Status
     timestamp: str
     data: dict[str, Any]
 

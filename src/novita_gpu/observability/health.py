@@ -18,6 +18,7 @@ from starlette.responses import JSONResponse
 from novita_gpu import __version__
 from novita_gpu.context import AppContext
 from novita_gpu.core.errors import ServiceUnavailable
+from novita_gpu.core.openapi import error_responses
 from novita_gpu.db.models import Lease
 from novita_gpu.deps import ContextDep
 from novita_gpu.instances.repository import InstanceRepository
@@ -126,7 +127,11 @@ async def _stored_figures(
     return by_status, backlog, jobs, marks
 
 
-@router.get("/health", summary="Service health with measured figures")
+@router.get(
+    "/health",
+    summary="Service health with measured figures",
+    responses={503: {"description": "Unhealthy: the same body, with status unhealthy"}},
+)
 async def get_health(ctx: ContextDep) -> JSONResponse:
     now = ctx.clock.now()
     database = await _database_up(ctx)
@@ -176,7 +181,11 @@ async def get_live() -> dict[str, str]:
     return {"status": "alive"}
 
 
-@router.get("/health/ready", summary="Readiness: the database answers")
+@router.get(
+    "/health/ready",
+    summary="Readiness: the database answers",
+    responses=error_responses(ServiceUnavailable),
+)
 async def get_ready(ctx: ContextDep) -> dict[str, str]:
     if not await _database_up(ctx):
         raise ServiceUnavailable("database is not reachable")
