@@ -25,6 +25,7 @@ from novita_gpu.instances.states import Status
 
 NAME_PATTERN = r"^[A-Za-z0-9_-]{1,100}$"
 REGION_PATTERN = re.compile(r"^[A-Z]{2}-[A-Z]{2,6}-\d{2}$")
+REGION_CODE = r"^[A-Za-z]{2}-[A-Za-z]{2,6}-[0-9]{2}$"  # any case on the wire
 
 BillingMode = Literal["spot", "onDemand"]
 SpotRecovery = Literal["none", "migrate", "recreate"]
@@ -92,8 +93,10 @@ class CreateInstanceIn(Body):
     template_id: TemplateId
     gpu_num: IntFromString = Field(default=1, ge=1, le=8)
     rootfs_size: IntFromString = Field(default=60, ge=10, le=6144)
-    region: str | None = None
-    regions: list[str] | None = Field(default=None, min_length=1, max_length=32)
+    region: Annotated[str, Field(pattern=REGION_CODE)] | None = None
+    regions: list[Annotated[str, Field(pattern=REGION_CODE)]] | None = Field(
+        default=None, min_length=1, max_length=32
+    )
     billing_mode: BillingMode = "spot"
     webhook_url: AnyHttpUrl | None = None
     max_price_per_hour: float | None = Field(default=None, gt=0, le=10_000)
@@ -162,7 +165,11 @@ class ActionByNameIn(ActionIn, InstanceNameIn):
 class LastUsedIn(Body):
     """``PUT .../last-used``; ``lastUsedAt`` defaults to now."""
 
-    last_used_at: Any = None
+    last_used_at: str | None = Field(
+        default=None,
+        description="When it was last used (ISO 8601 with a timezone); defaults to now",
+        json_schema_extra={"format": "date-time"},
+    )
 
 
 class LastUsedByNameIn(LastUsedIn):

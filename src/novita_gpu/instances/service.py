@@ -154,12 +154,13 @@ class InstanceService:
     # heartbeat
 
     async def touch(self, reference: str, last_used_at: Any, *, by_name: bool = False) -> Instance:
-        """Record a heartbeat; 400 if it is in the future or before the instance existed."""
+        """Record a heartbeat; 404 for an unknown instance, then 400 if ``last_used_at`` is in
+        the future or before the instance existed."""
+        target = await (self.get_by_name(reference) if by_name else self.get(reference))
         now = self.ctx.clock.now()
         when = now if last_used_at is None else _parse_time(last_used_at, "lastUsedAt")
         if when > now + CLOCK_SKEW:
             raise ValidationFailed.for_field("lastUsedAt", "must not be in the future")
-        target = await (self.get_by_name(reference) if by_name else self.get(reference))
         if when < target.created_at - CLOCK_SKEW:
             raise ValidationFailed.for_field(
                 "lastUsedAt", "must not be before the instance was created"
