@@ -114,7 +114,15 @@ def _statuses(raw: str | None) -> tuple[str, ...]:
 async def create_instance(
     ctx: ContextDep,
     body: CreateInstanceIn,
-    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            max_length=255,
+            pattern=r"^[!-~]([ -~]*[!-~])?$",
+            description="Repeat a create safely: same key and body, same answer (24 h)",
+        ),
+    ] = None,
 ) -> JSONResponse:
     """Create an instance from a product name and a template, in the cheapest region that has
     the product available (``region``/``regions`` first), then follow it until it is ready.

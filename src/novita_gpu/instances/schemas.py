@@ -16,6 +16,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    StrictBool,
     field_validator,
 )
 from pydantic.alias_generators import to_camel
@@ -68,7 +69,7 @@ class EnvIn(Body):
 
 
 class AutoStopIn(Body):
-    enabled: bool = True
+    enabled: StrictBool = True
     idle_minutes: int | None = Field(default=None, ge=1, le=10_080)
 
 
@@ -77,7 +78,7 @@ class AutoDeleteIn(Body):
 
 
 class HealthCheckIn(Body):
-    enabled: bool = True
+    enabled: StrictBool = True
     target_port: int | None = Field(default=None, ge=1, le=65535)
     timeout_ms: int | None = Field(default=None, ge=100, le=300_000)
     retry_attempts: int | None = Field(default=None, ge=0, le=100)
@@ -190,7 +191,7 @@ class AdoptIn(Body):
 
 
 class StopAllIn(Body):
-    dry_run: bool = False
+    dry_run: StrictBool = False
 
 
 # Response models: the documented shape of what views.py builds. Handlers return the views
