@@ -31,6 +31,7 @@ from novita_gpu.client._errors import (
 )
 from novita_gpu.client._models import (
     ActionResult,
+    AutoDelete,
     AutoStop,
     ConnectionDetails,
     CreateResult,
@@ -53,6 +54,7 @@ __all__ = [
     "ActionResult",
     "AsyncClient",
     "AuthenticationError",
+    "AutoDelete",
     "AutoStop",
     "Client",
     "ConflictError",

@@ -53,12 +53,18 @@ class ProbeResult(Model):
 class HealthCheck(Model):
     status: str = "pending"
     checked_at: datetime | None = None
+    started_at: datetime | None = None
+    rounds: int | None = None
     endpoints: list[ProbeResult] = []
 
 
 class AutoStop(Model):
     enabled: bool = False
     idle_minutes: int | None = None
+
+
+class AutoDelete(Model):
+    after_stopped_minutes: int | None = None
 
 
 class Spot(Model):
@@ -88,6 +94,9 @@ class Instance(Model):
     connection_details: ConnectionDetails = ConnectionDetails()
     health_check: HealthCheck = HealthCheck()
     auto_stop: AutoStop = AutoStop()
+    auto_delete: AutoDelete = AutoDelete()
+    max_runtime_minutes: int | None = None
+    spot_recovery: str | None = None
     spot: Spot = Spot()
     webhook_url: str | None = None
     last_used_at: datetime | None = None
