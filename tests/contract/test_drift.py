@@ -49,9 +49,11 @@ def _nested(annotation: Any, value: Any, where: str) -> list[str]:
     items = value if isinstance(value, list) else [value]
     problems: list[str] = []
     for index, item in enumerate(items):
-        found = [drift(candidate, item, f"{where}[{index}]") for candidate in candidates]
+        found: list[list[str]] = [
+            drift(candidate, item, f"{where}[{index}]") for candidate in candidates
+        ]
         if all(found):  # a union matches if any member does
-            problems += min(found, key=len)
+            problems.extend(sorted(found, key=len)[0])
     return problems
 
 

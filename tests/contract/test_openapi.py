@@ -89,7 +89,9 @@ def test_errors_are_the_envelope_with_real_statuses(spec: dict[str, Any]) -> Non
 def test_security_schemes_cover_everything_but_health(spec: dict[str, Any]) -> None:
     assert set(spec["components"]["securitySchemes"]) == {"bearerAuth", "apiKeyAuth"}
     for path, _, op in operations(spec):
-        expected = [] if path.startswith("/health") else [{"bearerAuth": []}, {"apiKeyAuth": []}]
+        expected: list[dict[str, list[str]]] = (
+            [] if path.startswith("/health") else [{"bearerAuth": []}, {"apiKeyAuth": []}]
+        )
         assert op["security"] == expected, path
         assert ("401" in op["responses"]) == bool(expected), path
 
