@@ -1,4 +1,4 @@
-"""Catalog routes (SPEC 2.8): products, templates, regions, and the catalog caches."""
+"""Catalog routes: products, templates, regions, and the catalog caches."""
 
 from __future__ import annotations
 

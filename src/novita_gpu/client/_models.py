@@ -1,4 +1,4 @@
-"""Typed views of the server's JSON (SPEC 2.2, 2.5, 2.8, 2.9).
+"""Typed views of the server's JSON.
 
 Field names are snake_case in Python and camelCase on the wire. Every model is tolerant:
 unknown fields are kept (``model_extra``) rather than rejected, and almost every field has a
@@ -73,7 +73,7 @@ class Spot(Model):
 
 
 class Instance(Model):
-    """One managed instance (SPEC 2.2 "Instance object")."""
+    """One managed instance."""
 
     id: str
     name: str
@@ -161,7 +161,7 @@ class InstancePage(Model):
 
 
 class Event(Model):
-    """A state change (SPEC 2.5), from the history or the live stream.
+    """A state change, from the history or the live stream.
 
     The stream sends the webhook payload, which names the type ``event``; the history names
     it ``type``. Both land in :attr:`type`. ``instance`` is present in stream events.

@@ -97,7 +97,7 @@ async def _configure(ctx: AppContext, instance_id: str, options: ActionOptions) 
 
 
 class InstanceActions:
-    """The lifecycle commands of one app (SPEC 2.2, 2.3)."""
+    """The lifecycle commands of one app."""
 
     def __init__(self, ctx: AppContext) -> None:
         self.ctx = ctx

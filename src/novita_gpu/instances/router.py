@@ -1,4 +1,4 @@
-"""HTTP routes of the instance API (SPEC 2.2). Handlers are thin: parse, call, render."""
+"""HTTP routes of the instance API. Handlers are thin: parse, call, render."""
 
 from __future__ import annotations
 

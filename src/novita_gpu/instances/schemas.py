@@ -1,4 +1,4 @@
-"""Request bodies and response models of the instance API (SPEC 2.2).
+"""Request bodies and response models of the instance API.
 
 Bodies reject unknown fields (typos fail loudly) and accept the numeric strings the original
 service accepted (``gpuNum``, ``templateId``). Response models document the JSON the handlers

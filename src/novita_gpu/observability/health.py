@@ -1,4 +1,4 @@
-"""``/health``, ``/health/live`` and ``/health/ready`` (SPEC 2.9).
+"""``/health``, ``/health/live`` and ``/health/ready``.
 
 Every figure is measured: database round trip, breaker state, job heartbeats from the lease
 table, webhook backlog from the outbox, request rates from the rolling window, process memory
