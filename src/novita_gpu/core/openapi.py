@@ -23,7 +23,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 from novita_gpu.core.errors import (
-    InsufficientResource,
     InternalError,
     InvalidJson,
     PayloadTooLarge,
@@ -37,9 +36,9 @@ from novita_gpu.core.errors import (
 )
 
 OPEN_PREFIX = "/health"
-# What any route that calls Novita may answer (see novita_gpu.upstream.api_errors).
+# What any route that calls Novita may answer (see novita_gpu.upstream.api_errors; its 422
+# INSUFFICIENT_RESOURCE is listed only where Novita answers it: creates and starts).
 UPSTREAM_ERRORS: tuple[type[ServiceError], ...] = (
-    InsufficientResource,
     UpstreamFailed,
     UpstreamUnavailable,
     UpstreamTimedOut,
