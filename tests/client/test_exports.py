@@ -25,6 +25,7 @@ def test_pinned_members() -> None:
         "ActionResult",
         "AsyncClient",
         "AuthenticationError",
+        "AutoDelete",
         "AutoStop",
         "AutoStopCheck",
         "AutoStopStats",

@@ -31,6 +31,7 @@ from novita_gpu.client._errors import (
 )
 from novita_gpu.client._models import (
     ActionResult,
+    AutoDelete,
     AutoStop,
     AutoStopCheck,
     AutoStopStats,
@@ -59,6 +60,7 @@ __all__ = [
     "ActionResult",
     "AsyncClient",
     "AuthenticationError",
+    "AutoDelete",
     "AutoStop",
     "AutoStopCheck",
     "AutoStopStats",

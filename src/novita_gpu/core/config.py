@@ -145,7 +145,7 @@ class Settings(BaseSettings):
     @field_validator("webhook_secret")
     @classmethod
     def _usable_webhook_secret(cls, value: SecretStr | None) -> SecretStr | None:
-        # Standard Webhooks reads a ``whsec_`` secret as base64 (SPEC 2.5); it must decode.
+        # Standard Webhooks reads a ``whsec_`` secret as base64; it must decode.
         secret = value.get_secret_value() if value else ""
         if secret.startswith("whsec_") and not _base64_key(secret.removeprefix("whsec_")):
             raise ValueError("a secret starting whsec_ must be base64 after the prefix")
