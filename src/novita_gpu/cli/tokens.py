@@ -59,7 +59,7 @@ def create(
         return row.id, token
 
     token_id, token = _with_database(work)
-    typer.echo(f"created {token_id} ({name}, {scope.value}); the token follows:", err=True)
+    typer.echo(f"created {token_id} ({name}, {scope.value}); keep it now:", err=True)
     typer.echo(token)
 
 
