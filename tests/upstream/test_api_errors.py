@@ -8,6 +8,7 @@ from novita_gpu.core.errors import (
     InsufficientResource,
     ServiceError,
     TemplateNotFound,
+    UpstreamAuthFailed,
     UpstreamFailed,
     UpstreamTimedOut,
     UpstreamUnavailable,
@@ -70,7 +71,10 @@ EP = "GET /products"
             id="insufficient",
         ),
         pytest.param(
-            UpstreamAuthError("key", endpoint=EP, status_code=401), UpstreamFailed, None, id="auth"
+            UpstreamAuthError("key", endpoint=EP, status_code=401),
+            UpstreamAuthFailed,
+            None,
+            id="auth",
         ),
         pytest.param(
             UpstreamNotFound("gone", endpoint=EP, status_code=400),
