@@ -105,7 +105,8 @@ def test_details_carry_what_upstream_said() -> None:
 
     mapped = upstream_error_to_service_error(error)
 
-    assert (mapped.status_code, mapped.code) == (502, "UPSTREAM_ERROR")
+    assert (mapped.status_code, mapped.code) == (502, "UPSTREAM_AUTH_FAILED")
+    assert mapped.message.startswith("Novita rejected the API key")
     assert mapped.details == {
         "endpoint": EP,
         "status": 403,
