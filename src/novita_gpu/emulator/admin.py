@@ -82,6 +82,7 @@ class AdminAPI:
             ("/jobs/migrate-outcome", self.migrate_outcome, "PUT"),
             ("/requests", self.requests, "GET"),
             ("/requests/reset", self.reset_requests, "POST"),
+            ("/junk-list-items", self.add_junk_list_item, "POST"),
             ("/shapes", self.get_shapes, "GET"),
             ("/shapes", self.set_shapes, "PUT"),
         ]
@@ -169,6 +170,10 @@ class AdminAPI:
 
     async def reset_requests(self, request: Request) -> dict[str, Any]:
         self.world.reset_request_counts()
+        return {"ok": True}
+
+    async def add_junk_list_item(self, request: Request) -> dict[str, Any]:
+        self.world.add_junk_list_item(await json_object(request))
         return {"ok": True}
 
     async def get_shapes(self, request: Request) -> dict[str, Any]:

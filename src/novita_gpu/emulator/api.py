@@ -149,8 +149,12 @@ class UpstreamAPI:
             status=query.get("status", ""),
         )
         config, catalog = self.world.config, self.world.catalog
-        items = [instance_summary(config, catalog, i) for i in page(request, found, config.shapes)]
-        return {"instances": items, "total": config.shapes.total(len(found))}
+        rows: list[Any] = [*found, *self.world.junk_list_items]
+        items = [
+            row if isinstance(row, dict) else instance_summary(config, catalog, row)
+            for row in page(request, rows, config.shapes)
+        ]
+        return {"instances": items, "total": config.shapes.total(len(rows))}
 
     async def get_instance(self, request: Request) -> dict[str, Any]:
         instance_id = request.query_params.get("instanceId", "")
