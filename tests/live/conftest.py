@@ -7,6 +7,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 import pytest
+from pydantic import SecretStr
 from starlette.applications import Starlette
 
 from novita_gpu.app import create_app
@@ -34,6 +35,8 @@ def make_stack(settings: Settings, clock: ManualClock) -> MakeStack:
         config = EmulatorConfig(shapes=Shapes.named(shapes), api_keys=api_keys)
         emulator: Starlette = create_emulator_app(config, clock=clock)
         world: World = emulator.state.world
+        if isinstance(overrides.get("novita_api_key"), str):
+            overrides["novita_api_key"] = SecretStr(overrides["novita_api_key"])
         app_settings = settings.model_copy(update=overrides)
         app = create_app(app_settings, app_options(clock, emulator))
         async with running_app(app) as (client, state):

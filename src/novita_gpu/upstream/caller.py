@@ -186,7 +186,7 @@ class UpstreamCaller:
                 self.health.record_failure(error)
                 self._observe(route.label, outcome_of(error), self._clock.monotonic() - started)
                 raise
-            self.health.record_success()
+            self.health.record_success(route.label)
             self._observe(route.label, CallOutcome.OK, self._clock.monotonic() - started)
             return payload
 

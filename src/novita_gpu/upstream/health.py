@@ -9,13 +9,14 @@ Conditions: ``unknown`` (no call yet), ``up``, ``unauthorized`` (401/403: the ke
 ``unreachable`` (timeouts, refused or dropped connections), ``failing`` (5xx and other transport
 failures) and ``malformed`` (2xx bodies that are not the documented shape). A 429 changes
 nothing: upstream is there, it asks us to slow down. Other 4xx answers (not found, invalid state)
-are sensible answers and count as ``up``.
+are sensible answers and count as ``up``. Problems are kept per endpoint, so one endpoint
+answering garbage is not hidden by others answering well.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
@@ -86,13 +87,39 @@ def describe_failure(error: UpstreamError) -> tuple[UpstreamCondition, str] | No
     return UpstreamCondition.FAILING, f"Novita calls are failing: {error}"
 
 
+@dataclass(frozen=True, slots=True)
+class _Problem:
+    condition: UpstreamCondition
+    message: str
+    at: datetime
+
+
+# Worst first: the condition /health shows when several endpoints have problems.
+_SEVERITY = (
+    UpstreamCondition.UNAUTHORIZED,
+    UpstreamCondition.UNREACHABLE,
+    UpstreamCondition.FAILING,
+    UpstreamCondition.MALFORMED,
+)
+# A wrong key or a dead route affects every endpoint, so any success clears them.
+_GLOBAL = frozenset({UpstreamCondition.UNAUTHORIZED, UpstreamCondition.UNREACHABLE})
+PROBLEM_TTL = timedelta(minutes=10)
+"""An endpoint-specific problem not seen again for this long is forgotten."""
+
+
 class UpstreamHealth:
-    """The current :class:`UpstreamCondition` with its message, and a few counters."""
+    """Problems per endpoint, the :class:`UpstreamCondition` they add up to, and counters.
+
+    Each failing endpoint keeps its latest problem until that endpoint answers well again (or
+    for :data:`PROBLEM_TTL`); a refused key or an unreachable upstream is cleared by any good
+    answer. The condition is the worst problem left, ``up`` after a good answer, ``unknown``
+    before any call.
+    """
 
     def __init__(self, clock: Clock) -> None:
         self._clock = clock
-        self.condition = UpstreamCondition.UNKNOWN
-        self.message = ""
+        self._problems: dict[str, _Problem] = {}
+        self._shown = UpstreamCondition.UNKNOWN
         self.since: datetime | None = None
         self.last_success_at: datetime | None = None
         self.last_failure_at: datetime | None = None
@@ -100,10 +127,13 @@ class UpstreamHealth:
         self.skipped_items = 0
         self.last_sync: SyncReport | None = None
 
-    def record_success(self) -> None:
-        """A call got a sensible answer."""
+    def record_success(self, endpoint: str = "") -> None:
+        """``endpoint`` got a sensible answer."""
         self.last_success_at = self._clock.now()
-        self._become(UpstreamCondition.UP, "")
+        self._problems.pop(endpoint, None)
+        for name in [n for n, p in self._problems.items() if p.condition in _GLOBAL]:
+            del self._problems[name]
+        self._refresh()
 
     def record_failure(self, error: UpstreamError) -> None:
         """A call failed with ``error``."""
@@ -114,10 +144,23 @@ class UpstreamHealth:
             return
         condition, message = described
         if condition is UpstreamCondition.UP:
-            self.record_success()
+            self.record_success(error.endpoint)
             return
-        self.last_failure_at = self._clock.now()
-        self._become(condition, message)
+        self.last_failure_at = now = self._clock.now()
+        self._problems[error.endpoint] = _Problem(condition, message, now)
+        self._refresh()
+
+    @property
+    def condition(self) -> UpstreamCondition:
+        """The worst current problem, or ``up``/``unknown``."""
+        self._refresh()
+        return self._shown
+
+    @property
+    def message(self) -> str:
+        """What the worst current problem says (empty when there is none)."""
+        worst = self._worst()
+        return worst.message if worst else ""
 
     def record_skipped(self, count: int) -> None:
         """``count`` list items were unreadable (and skipped) for the first time."""
@@ -137,56 +180,72 @@ class UpstreamHealth:
 
     @property
     def is_failing(self) -> bool:
-        """True when the latest call showed a problem."""
+        """True when some endpoint has a current problem."""
         return self.condition not in (UpstreamCondition.UP, UpstreamCondition.UNKNOWN)
 
     def snapshot(self) -> dict[str, Any]:
         """A JSON-ready report for ``/health``."""
+        condition = self.condition
         sync = self.last_sync
         return {
-            "condition": self.condition.value,
+            "condition": condition.value,
             "message": self.message or None,
             "since": _iso(self.since),
+            "problems": {
+                endpoint: {"condition": p.condition.value, "message": p.message, "at": _iso(p.at)}
+                for endpoint, p in self._problems.items()
+            },
             "lastSuccessAt": _iso(self.last_success_at),
             "lastFailureAt": _iso(self.last_failure_at),
             "lastRateLimitedAt": _iso(self.last_rate_limited_at),
             "skippedItems": self.skipped_items,
-            "lastSync": None
-            if sync is None
-            else {
-                "at": _iso(sync.at),
-                "complete": sync.complete,
-                "seen": sync.seen,
-                "total": sync.total,
-                "skipped": sync.skipped,
-                "pages": sync.pages,
-                "absenceMeaningful": sync.absence_meaningful,
-            },
+            "lastSync": None if sync is None else _sync_report(sync),
         }
 
-    def _become(self, condition: UpstreamCondition, message: str) -> None:
-        if condition is self.condition and message == self.message:
-            return
-        previous = self.condition
-        self.condition, self.message = condition, message
-        if condition is not previous:
-            self.since = self._clock.now()
-            self._log_change(previous, condition, message)
+    def _worst(self) -> _Problem | None:
+        cutoff = self._clock.now() - PROBLEM_TTL
+        current = [p for p in self._problems.values() if p.at >= cutoff]
+        return min(current, key=lambda p: _SEVERITY.index(p.condition), default=None)
 
-    @staticmethod
-    def _log_change(
-        previous: UpstreamCondition, condition: UpstreamCondition, message: str
-    ) -> None:
-        if condition is UpstreamCondition.UP:
-            if previous is not UpstreamCondition.UNKNOWN:
-                log.info("upstream.condition_changed", previous=previous.value, condition="up")
+    def _refresh(self) -> None:
+        worst = self._worst()
+        if worst is not None:
+            condition = worst.condition
+        elif self.last_success_at is not None:
+            condition = UpstreamCondition.UP
+        else:
+            condition = UpstreamCondition.UNKNOWN
+        if condition is self._shown:
             return
-        log.warning(
-            "upstream.condition_changed",
-            previous=previous.value,
-            condition=condition.value,
-            reason=message,
-        )
+        previous, self._shown = self._shown, condition
+        self.since = self._clock.now()
+        _log_change(previous, condition, worst.message if worst else "")
+
+
+def _log_change(previous: UpstreamCondition, condition: UpstreamCondition, message: str) -> None:
+    """One line per change of condition: a warning into trouble, info out of it."""
+    if condition is UpstreamCondition.UP:
+        if previous is not UpstreamCondition.UNKNOWN:
+            log.info("upstream.condition_changed", previous=previous.value, condition="up")
+        return
+    log.warning(
+        "upstream.condition_changed",
+        previous=previous.value,
+        condition=condition.value,
+        reason=message,
+    )
+
+
+def _sync_report(sync: SyncReport) -> dict[str, Any]:
+    return {
+        "at": _iso(sync.at),
+        "complete": sync.complete,
+        "seen": sync.seen,
+        "total": sync.total,
+        "skipped": sync.skipped,
+        "pages": sync.pages,
+        "absenceMeaningful": sync.absence_meaningful,
+    }
 
 
 def _iso(moment: datetime | None) -> str | None:
