@@ -99,6 +99,8 @@ def _auth_message(exc: UpstreamError) -> str:
 
 
 def _failed_message(exc: UpstreamError) -> str:
+    if exc.status_code is None:
+        return f"Novita call failed: {exc}"
     said = exc.upstream_message or exc.reason
     status = f"HTTP {exc.status_code}" if exc.status_code else "an error"
     suffix = f": {said}" if said else ""
