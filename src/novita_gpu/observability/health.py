@@ -93,7 +93,9 @@ def _reconciler_state(jobs: list[Lease], now: datetime, starting: bool) -> Servi
 
 
 def _webhook_state(backlog: Backlog) -> ServiceState:
-    return "degraded" if backlog.oldest_pending_seconds > _WEBHOOK_BACKLOG_SECONDS else "up"
+    """Degraded while deliveries are failing (waiting for a retry) or the backlog is old."""
+    stale = backlog.oldest_pending_seconds > _WEBHOOK_BACKLOG_SECONDS
+    return "degraded" if stale or backlog.retrying > 0 else "up"
 
 
 def _marks_report(marks: list[Lease]) -> dict[str, Any]:
@@ -188,6 +190,7 @@ async def get_health(ctx: ContextDep) -> JSONResponse:
             "pending": backlog.pending,
             "oldestPendingSeconds": round(backlog.oldest_pending_seconds, 3),
             "failed": backlog.failed,
+            "retrying": backlog.retrying,
         },
         "jobs": _jobs_report(jobs, now),
         "milestones": _marks_report(marks),
