@@ -111,3 +111,17 @@ async def test_a_45_instance_account_with_short_zero_based_pages_is_listed_whole
         assert (sync.complete, sync.seen, sync.total) == (True, 45, 45)
         assert sync.pages == 7  # 45 instances, at most 7 a page, pages 0..6
         assert api.world.request_counts()["GET /gpu/instances"] == 7  # one pass, 7 pages
+
+
+class TestTemplateFidelity:
+    async def test_template_tools_reach_the_create(self, make_stack: MakeStack) -> None:
+        async with make_stack() as (api, _):
+            created = await create(api, "with-jupyter", healthCheck=NO_PROBE)
+            upstream = api.world.instance(created["novitaInstanceId"])
+            assert [(t.name, t.port, t.type) for t in upstream.tools] == [("Jupyter", 8888, "http")]
+
+    async def test_a_private_template_sends_its_registry_auth(self, make_stack: MakeStack) -> None:
+        async with make_stack() as (api, _):
+            created = await create(api, "private", templateId="108001", healthCheck=NO_PROBE)
+            upstream = api.world.instance(created["novitaInstanceId"])
+            assert upstream.image_auth_id == "75irlsvvsehnqdajg2r481mjk54ecodc"
