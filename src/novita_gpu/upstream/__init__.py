@@ -3,7 +3,7 @@
 Build a :class:`NovitaClient` around an ``httpx.AsyncClient`` the caller owns::
 
     client = NovitaClient(http, base_url=url, api_key=key, policy=UpstreamPolicy(), clock=clock)
-    page = await client.list_instances(page_size=100, page_num=1)
+    listing = await client.read_listing(page_size=100)
 
 Retry and idempotency rules are in :mod:`novita_gpu.upstream.retry`, the error tree in
 :mod:`novita_gpu.upstream.errors`, the metrics hook in :mod:`novita_gpu.upstream.observer`.

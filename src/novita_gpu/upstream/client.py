@@ -57,9 +57,10 @@ from novita_gpu.upstream.retry import Idempotency
 log = structlog.get_logger(__name__)
 
 DEFAULT_PAGE_SIZE = 100
-_MAX_REMEMBERED_SKIPS = 1000
-M = TypeVar("M", bound=BaseModel)
 DEFAULT_MAX_PAGES = 100
+_MAX_REMEMBERED_SKIPS = 1000
+"""Unreadable list items remembered (to log each once); the oldest is forgotten first."""
+M = TypeVar("M", bound=BaseModel)
 
 _SAFE, _CONVERGENT = Idempotency.SAFE, Idempotency.CONVERGENT
 CLUSTERS = Route("GET", "/clusters", _SAFE)
