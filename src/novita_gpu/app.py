@@ -106,6 +106,7 @@ async def _build_context(
         policy=options.upstream_policy or upstream_policy(settings),
         clock=options.clock,
         observer=metrics.observe_upstream,
+        on_item_skipped=metrics.observe_skipped_item,
     )
     catalog = CatalogService(
         upstream,

@@ -87,7 +87,8 @@ class TestHealth:
         assert body["services"]["upstream"] == "up"
         assert body["performance"]["requestsPerMinute"] > 0
         assert body["system"]["memory"]["usedMB"] > 0
-        assert set(body["webhooks"]) == {"pending", "oldestPendingSeconds", "failed"}
+        assert set(body["webhooks"]) == {"pending", "oldestPendingSeconds", "failed", "retrying"}
+        assert body["upstream"]["condition"] in {"unknown", "up"}
 
     async def test_openapi_documents_the_instance_routes(self, api: Api) -> None:
         paths = (await api.client.get("/openapi.json")).json()["paths"]

@@ -17,6 +17,8 @@ from typing import Literal, cast, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from novita_gpu.emulator.shapes import Shapes
+
 PresetName = Literal["fast", "realistic", "instant"]
 
 
@@ -83,6 +85,8 @@ class EmulatorConfig(BaseModel):
     """Public root URL of the port-endpoint listener (set by :class:`EmulatorServer`)."""
     seed_default_world: bool = True
     random_seed: int | None = None
+    shapes: Shapes = Field(default_factory=Shapes)
+    """Which of the disputed response shapes to send (:mod:`novita_gpu.emulator.shapes`)."""
 
     @classmethod
     def preset(cls, name: PresetName = "fast") -> EmulatorConfig:
@@ -100,7 +104,8 @@ class EmulatorConfig(BaseModel):
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> EmulatorConfig:
-        """Build from ``NOVITA_EMULATOR_*`` variables (preset, speed, not-found status, keys).
+        """Build from ``NOVITA_EMULATOR_*`` variables (preset, speed, not-found status, keys,
+        shape set).
 
         Raises ``ValueError`` naming the variable when a value is invalid.
         """
@@ -117,6 +122,8 @@ class EmulatorConfig(BaseModel):
             config.not_found_status = 404 if status == "404" else 400
         if keys := env.get("NOVITA_EMULATOR_API_KEYS", "").strip():
             config.api_keys = [key.strip() for key in keys.split(",") if key.strip()]
+        if shapes := env.get("NOVITA_EMULATOR_SHAPES", "").strip():
+            config.shapes = Shapes.named(shapes)
         return config
 
     def scaled(self, seconds: float) -> float:

@@ -81,6 +81,12 @@ class Metrics:
             buckets=_LATENCY_BUCKETS,
             registry=r,
         )
+        self.upstream_items_skipped = Counter(
+            "novita_upstream_items_skipped_total",
+            "Upstream list items that could not be read and were skipped",
+            ["endpoint"],
+            registry=r,
+        )
         self.breaker_open = Gauge(
             "novita_gpu_upstream_breaker_open",
             "1 when the upstream circuit breaker is open",
@@ -111,7 +117,6 @@ class Metrics:
             buckets=_LATENCY_BUCKETS,
             registry=r,
         )
-
         self.auto_stop_actions = Counter(
             "novita_gpu_auto_stop_actions",
             "Cost-control actions (stop/delete) by reason and outcome",
@@ -133,6 +138,10 @@ class Metrics:
             "Price x time not run after auto-stops, until the next start (USD)",
             registry=r,
         )
+
+    def observe_skipped_item(self, endpoint: str) -> None:
+        """An unreadable item in an upstream list was skipped (counted once per item)."""
+        self.upstream_items_skipped.labels(endpoint).inc()
 
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
         self.http_requests.labels(method, route, str(status)).inc()

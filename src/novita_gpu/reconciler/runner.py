@@ -3,7 +3,9 @@
 Each job is a small named function (:class:`Job`). Before a run, the runner claims the job's
 lease in the database, so with several replicas each job runs once per interval; after the run
 it records the duration and any error (the heartbeat ``/health`` reads). A job's exception is
-logged and recorded, never fatal to the loop.
+recorded, never fatal to the loop, and logged once per change of state: the first failure (with
+a traceback unless it is an upstream failure, which says all there is to say), a different
+failure, and the recovery. A job failing the same way every tick logs nothing more.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import structlog
 
 from novita_gpu.context import AppContext
 from novita_gpu.reconciler.leases import JOB_PREFIX, LeaseRepository
+from novita_gpu.upstream import UpstreamError
 
 _log = structlog.get_logger("reconciler")
 
@@ -89,6 +92,8 @@ class Runner:
         self.owner = new_owner_id()
         self.probe_http = httpx.AsyncClient(follow_redirects=False, trust_env=False)
         self._tasks: list[asyncio.Task[None]] = []
+        self._failing: dict[str, str] = {}
+        """Job name -> the failure it is in, for logging state changes only."""
 
     @property
     def job_context(self) -> JobContext:
@@ -139,13 +144,30 @@ class Runner:
             await job.run(self.job_context)
         except Exception as exc:
             error = f"{type(exc).__name__}: {exc}"
-            _log.exception("job failed", job=job.name)
+            self._log_failure(job.name, exc, error)
+        else:
+            self._log_recovery(job.name)
         finally:
             renewer.cancel()
         elapsed = time.perf_counter() - started
         self.ctx.metrics.reconcile_tick.labels(job.name).observe(elapsed)
         await self._finish(job, int(elapsed * 1000), error)
         return True
+
+    def _log_failure(self, name: str, exc: Exception, error: str) -> None:
+        """Log a failure only when the job was not already failing this way."""
+        kind = type(exc).__name__
+        if self._failing.get(name) == kind:
+            return
+        self._failing[name] = kind
+        if isinstance(exc, UpstreamError):
+            _log.warning("job failing", job=name, error=error)
+        else:
+            _log.exception("job failed", job=name)
+
+    def _log_recovery(self, name: str) -> None:
+        if self._failing.pop(name, None) is not None:
+            _log.info("job recovered", job=name)
 
     async def _claim(self, job: Job, force: bool) -> bool:
         now = self.ctx.clock.now()

@@ -4,8 +4,10 @@ One pass lists all upstream instances (one call per page) and updates the rows t
 so N instances cost N/pageSize calls, not N GETs (ARCHITECTURE invariant 5). A pass runs every
 fast tick while any instance is in transition, otherwise once per ``INSTANCE_POLL_INTERVAL``.
 Instances missing from a complete listing are confirmed with one GET each before they are
-declared deleted (we were deleting them) or terminated (they vanished). Upstream-only instances
-are never touched.
+declared deleted (we were deleting them) or terminated (they vanished). A listing that is not
+complete (a page budget ran out, fewer instances seen than upstream counted, an unreadable item
+without an id) still updates the instances it shows, but nothing is concluded from an absence:
+no instance is confirmed missing on partial data. Upstream-only instances are never touched.
 """
 
 from __future__ import annotations
@@ -24,7 +26,12 @@ from novita_gpu.instances.transitions import change_status
 from novita_gpu.instances.uow import Change, UnitOfWork, update_instance
 from novita_gpu.reconciler.leases import LeaseRepository
 from novita_gpu.reconciler.runner import JobContext
-from novita_gpu.upstream import UpstreamError, UpstreamInstance, UpstreamNotFound
+from novita_gpu.upstream import (
+    InstanceListing,
+    UpstreamError,
+    UpstreamInstance,
+    UpstreamNotFound,
+)
 
 _log = structlog.get_logger("reconciler.status_sync")
 
@@ -86,22 +93,29 @@ async def fold_snapshot(
     return changed
 
 
-async def _apply_listing(
-    ctx: AppContext, listing: dict[str, UpstreamInstance], started: datetime
-) -> list[str]:
-    """Update every managed row from ``listing``; return ids of rows missing from it."""
+async def _apply_listing(ctx: AppContext, listing: InstanceListing, started: datetime) -> list[str]:
+    """Update every managed row from ``listing``; return ids of rows missing from it (none
+    when the listing cannot show an absence)."""
     async with ctx.db.read() as session:
         rows = list(await InstanceRepository(session).managed_with_novita_id())
+    by_id = {item.id: item for item in listing.instances}
+    trust_absence = listing.absence_is_meaningful
+    unreadable = listing.skipped_ids
     missing: list[str] = []
     for row in rows:
-        snapshot = listing.get(row.novita_instance_id or "")
+        novita_id = row.novita_instance_id or ""
+        snapshot = by_id.get(novita_id)
         if snapshot is None:
-            if row.created_at < started - _LISTING_GRACE and row.status != Status.TERMINATED.value:
+            if trust_absence and novita_id not in unreadable and _may_be_missing(row, started):
                 missing.append(row.id)
             continue
         if _needs_update(row, snapshot):
             await update_instance(ctx, row.id, _folder(snapshot))
     return missing
+
+
+def _may_be_missing(row: Instance, started: datetime) -> bool:
+    return row.created_at < started - _LISTING_GRACE and row.status != Status.TERMINATED.value
 
 
 def _needs_update(row: Instance, snapshot: UpstreamInstance) -> bool:
@@ -149,6 +163,21 @@ async def _gone(uow: UnitOfWork, instance: Instance) -> None:
     )
 
 
+def _log_partial_change(ctx: AppContext, listing: InstanceListing) -> None:
+    """Record the walk for /health; log once when listings turn partial or whole again."""
+    previous = ctx.upstream.health.last_sync
+    was_partial = previous is not None and not previous.absence_meaningful
+    ctx.upstream.health.record_sync(listing)
+    partial = not listing.absence_is_meaningful
+    if partial and not was_partial:
+        _log.warning(
+            "status sync on partial data: no instance is treated as missing",
+            seen=listing.describe(),
+        )
+    elif was_partial and not partial:
+        _log.info("status sync listings are complete again", seen=listing.describe())
+
+
 async def sync_statuses(job: JobContext) -> None:
     """One status-sync tick (see the module docstring)."""
     ctx = job.ctx
@@ -156,10 +185,13 @@ async def sync_statuses(job: JobContext) -> None:
     if not await _pass_due(ctx, started):
         return
     timer = time.perf_counter()
-    listing = {item.id: item for item in await ctx.upstream.list_all_instances(page_size=PAGE_SIZE)}
+    listing = await ctx.upstream.read_listing(page_size=PAGE_SIZE)
+    _log_partial_change(ctx, listing)
     missing = await _apply_listing(ctx, listing, started)
     for instance_id in missing[:MAX_CONFIRMATIONS]:
         await _confirm_missing(ctx, instance_id)
+    if not listing.complete:
+        return  # not a full pass: the next tick tries again
     elapsed_ms = int((time.perf_counter() - timer) * 1000)
     async with ctx.db.write() as session, session.begin():
         await LeaseRepository(session).mark(FULL_PASS_MARK, started, elapsed_ms)
