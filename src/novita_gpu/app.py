@@ -18,7 +18,7 @@ from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
 
 from novita_gpu import __version__
-from novita_gpu.auth.middleware import AuthMiddleware, RateLimitMiddleware, TokenSource
+from novita_gpu.auth.principal import KnownToken, TokenSource
 from novita_gpu.auth.tokens import TokenRepository
 from novita_gpu.catalog import CatalogService
 from novita_gpu.catalog.router import router as catalog_router
@@ -28,12 +28,13 @@ from novita_gpu.core.config import Settings
 from novita_gpu.core.http_errors import install_error_handlers
 from novita_gpu.db.engine import Database
 from novita_gpu.db.migrate import upgrade_async
+from novita_gpu.edge.middleware import Edge
+from novita_gpu.edge.ratelimit import RateLimiter
 from novita_gpu.events.router import router as events_router
 from novita_gpu.instances.router import router as instances_router
 from novita_gpu.observability import health
 from novita_gpu.observability.metrics import Metrics
 from novita_gpu.observability.metrics_router import router as metrics_router
-from novita_gpu.observability.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from novita_gpu.reconciler.runner import Runner
 from novita_gpu.reconciler.schedule import default_jobs
 from novita_gpu.upstream import NovitaClient, UpstreamPolicy
@@ -118,11 +119,12 @@ def create_app(settings: Settings, options: AppOptions | None = None) -> FastAPI
     metrics = Metrics()
     contexts: list[AppContext] = []
 
-    async def database_tokens() -> list[str]:
+    async def database_tokens() -> list[KnownToken]:
         if not contexts:
             return []
         async with contexts[0].db.read() as session:
-            return await TokenRepository(session).active_digests()
+            rows = await TokenRepository(session).active_identities()
+        return [KnownToken(*row) for row in rows]
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[State]:
@@ -162,13 +164,14 @@ def create_app(settings: Settings, options: AppOptions | None = None) -> FastAPI
 def _add_middleware(
     app: FastAPI, settings: Settings, metrics: Metrics, tokens: TokenSource
 ) -> None:
-    """Outermost first: request ids, CORS, rate limit, auth, body limit."""
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
-    app.add_middleware(AuthMiddleware, source=tokens)
+    """Outermost first: CORS (so that browsers can read refusals too), then the edge."""
+    limiter = RateLimiter(settings.rate_limit_max_requests, settings.rate_limit_window_ms / 1000)
     app.add_middleware(
-        RateLimitMiddleware,
-        max_requests=settings.rate_limit_max_requests,
-        window_seconds=settings.rate_limit_window_ms / 1000,
+        Edge,
+        tokens=tokens,
+        limiter=limiter,
+        metrics=metrics,
+        max_body_bytes=settings.max_body_bytes,
     )
     if settings.enable_cors and settings.allowed_origins:
         app.add_middleware(
@@ -185,7 +188,6 @@ def _add_middleware(
             ],
             expose_headers=["X-Request-ID", "X-Wait-Result", "Retry-After"],
         )
-    app.add_middleware(RequestContextMiddleware, metrics=metrics)
 
 
 def app_from_environment() -> FastAPI:

@@ -17,6 +17,7 @@ from fastapi import FastAPI
 
 from novita_gpu.app import AppOptions, create_app
 from novita_gpu.core.config import Settings
+from novita_gpu.edge.protocol import EnvelopeHttpToolsProtocol
 from novita_gpu.emulator import EmulatorConfig, EmulatorServer, World
 from tests.support.settings import make_settings
 
@@ -31,7 +32,14 @@ def free_port() -> int:
 @contextlib.asynccontextmanager
 async def serve_app(app: FastAPI, port: int) -> AsyncIterator[uvicorn.Server]:
     """Run ``app`` with uvicorn on 127.0.0.1:``port`` in this event loop."""
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on")
+    config = uvicorn.Config(
+        app,
+        host="127.0.0.1",
+        port=port,
+        log_config=None,
+        lifespan="on",
+        http=EnvelopeHttpToolsProtocol,
+    )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     while not server.started:

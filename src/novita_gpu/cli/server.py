@@ -25,6 +25,7 @@ from novita_gpu.app import create_app
 from novita_gpu.cli.common import settings_or_exit
 from novita_gpu.core.config import Settings
 from novita_gpu.db.migrate import upgrade
+from novita_gpu.edge.protocol import EnvelopeHttpToolsProtocol
 from novita_gpu.emulator import EmulatorConfig, EmulatorServer
 from novita_gpu.observability.logging import configure_logging
 
@@ -69,6 +70,7 @@ async def _serve(settings: Settings, emulator_url: str | None) -> None:
             log_config=None,
             access_log=False,
             lifespan="on",
+            http=EnvelopeHttpToolsProtocol,
             timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
         )
         await uvicorn.Server(config).serve()
@@ -122,6 +124,7 @@ def _serve_workers(settings: Settings, workers: int, emulator_url: str | None) -
             workers=workers,
             log_config=None,
             access_log=False,
+            http=EnvelopeHttpToolsProtocol,
             timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
         )
 
