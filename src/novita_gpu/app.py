@@ -31,6 +31,7 @@ from novita_gpu.db.migrate import upgrade_async
 from novita_gpu.edge.middleware import Edge
 from novita_gpu.edge.ratelimit import RateLimiter
 from novita_gpu.events.router import router as events_router
+from novita_gpu.instances.fast_reads import FastReads
 from novita_gpu.instances.router import router as instances_router
 from novita_gpu.observability import health
 from novita_gpu.observability.metrics import Metrics
@@ -164,8 +165,10 @@ def create_app(settings: Settings, options: AppOptions | None = None) -> FastAPI
 def _add_middleware(
     app: FastAPI, settings: Settings, metrics: Metrics, tokens: TokenSource
 ) -> None:
-    """Outermost first: CORS (so that browsers can read refusals too), then the edge."""
+    """Outermost first: CORS (so that browsers can read refusals too), the edge, then the
+    rendered fast path of the hottest reads (behind auth and rate limit)."""
     limiter = RateLimiter(settings.rate_limit_max_requests, settings.rate_limit_window_ms / 1000)
+    app.add_middleware(FastReads)
     app.add_middleware(
         Edge,
         tokens=tokens,
