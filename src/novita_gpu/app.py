@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TypedDict
 
 import httpx
@@ -28,6 +29,7 @@ from novita_gpu.core.config import Settings
 from novita_gpu.core.http_errors import install_error_handlers
 from novita_gpu.db.engine import Database
 from novita_gpu.db.migrate import upgrade_async
+from novita_gpu.edge.app import EdgeApp
 from novita_gpu.edge.middleware import Edge
 from novita_gpu.edge.ratelimit import RateLimiter
 from novita_gpu.events.router import router as events_router
@@ -145,11 +147,13 @@ def create_app(settings: Settings, options: AppOptions | None = None) -> FastAPI
                 hook(ctx)
             yield {"ctx": ctx}
 
-    app = FastAPI(
+    app = EdgeApp(
         title="novita-gpu",
         version=__version__,
         description="Self-hosted control plane for GPU instances on Novita.ai",
         lifespan=lifespan,
+        # Our metrics are Prometheus'; FastAPI's OpenTelemetry hooks cost time per request.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     install_error_handlers(app)
     app.include_router(health.router)
@@ -163,33 +167,37 @@ def create_app(settings: Settings, options: AppOptions | None = None) -> FastAPI
 
 
 def _add_middleware(
-    app: FastAPI, settings: Settings, metrics: Metrics, tokens: TokenSource
+    app: EdgeApp, settings: Settings, metrics: Metrics, tokens: TokenSource
 ) -> None:
-    """Outermost first: CORS (so that browsers can read refusals too), the edge, then the
-    rendered fast path of the hottest reads (behind auth and rate limit)."""
+    """Outside FastAPI's own stack, outermost first: CORS (so that browsers can read refusals
+    too), the request edge, then the rendered fast path of the hottest reads."""
     limiter = RateLimiter(settings.rate_limit_max_requests, settings.rate_limit_window_ms / 1000)
-    app.add_middleware(FastReads)
-    app.add_middleware(
-        Edge,
-        tokens=tokens,
-        limiter=limiter,
-        metrics=metrics,
-        max_body_bytes=settings.max_body_bytes,
+    app.outer_layers.append(FastReads)
+    app.outer_layers.append(
+        partial(
+            Edge,
+            tokens=tokens,
+            limiter=limiter,
+            metrics=metrics,
+            max_body_bytes=settings.max_body_bytes,
+        )
     )
     if settings.enable_cors and settings.allowed_origins:
-        app.add_middleware(
-            CORSMiddleware,
-            allow_origins=settings.allowed_origins,
-            allow_methods=["GET", "POST", "PUT", "DELETE"],
-            allow_headers=[
-                "Authorization",
-                "X-API-Key",
-                "Content-Type",
-                "Idempotency-Key",
-                "X-Request-ID",
-                "Last-Event-ID",
-            ],
-            expose_headers=["X-Request-ID", "X-Wait-Result", "Retry-After"],
+        app.outer_layers.append(
+            partial(
+                CORSMiddleware,
+                allow_origins=settings.allowed_origins,
+                allow_methods=["GET", "POST", "PUT", "DELETE"],
+                allow_headers=[
+                    "Authorization",
+                    "X-API-Key",
+                    "Content-Type",
+                    "Idempotency-Key",
+                    "X-Request-ID",
+                    "Last-Event-ID",
+                ],
+                expose_headers=["X-Request-ID", "X-Wait-Result", "Retry-After"],
+            )
         )
 
 

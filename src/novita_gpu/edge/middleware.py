@@ -132,6 +132,8 @@ class Edge:
         try:
             await self._handle(scope, receive, response, headers)
         except Exception:
+            if response.complete:
+                return  # the app's error handler answered and logged it
             if response.status:
                 raise  # too late for an envelope: the server closes the connection
             _log.exception("unhandled error", path=scope["path"], request_id=request_id)
@@ -198,17 +200,20 @@ class Edge:
 class _ResponseSend:
     """Wraps ``send``: adds ``X-Request-ID`` to the response and remembers its status."""
 
-    __slots__ = ("_header", "_send", "status")
+    __slots__ = ("_header", "_send", "complete", "status")
 
     def __init__(self, send: Send, request_id: bytes) -> None:
         self._send = send
         self._header = (b"x-request-id", request_id)
         self.status = 0
+        self.complete = False
 
     async def __call__(self, message: Message) -> None:
         if message["type"] == "http.response.start":
             self.status = message["status"]
             message["headers"] = [*message.get("headers", ()), self._header]
+        elif message["type"] == "http.response.body" and not message.get("more_body"):
+            self.complete = True
         await self._send(message)
 
 

@@ -16,7 +16,7 @@ from typing import Any, cast
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from novita_gpu.context import AppContext
-from novita_gpu.instances.read_cache import Page, ReadCache, Rendered
+from novita_gpu.instances.read_cache import ReadCache, Rendered, page
 from novita_gpu.instances.repository import ListFilter, view_by_reference_query
 from novita_gpu.instances.service import InstanceService
 from novita_gpu.instances.views import InstanceRecord
@@ -91,14 +91,14 @@ class FastReads:
         if found is None:
             return None
         ctx, cache = found
-        generation = cache.check()
-        entry = cache.get(reference)
-        if entry is None:
+
+        async def load() -> Rendered | None:
             rows = await ctx.db.fetch(view_by_reference_query(reference))
-            if not rows:
-                return None
-            entry = Rendered.of(cast(InstanceRecord, rows[0]), ctx.clock.now())
-            cache.put(reference, entry, generation)
+            return Rendered.of(cast(InstanceRecord, rows[0]), ctx.clock.now()) if rows else None
+
+        entry = await cache.get(reference, load)
+        if entry is None:
+            return None
         scope["route"] = _ONE_ROUTE
         return entry.render(ctx.clock.now())
 
@@ -107,14 +107,12 @@ class FastReads:
         if found is None:
             return None
         ctx, cache = found
-        generation = cache.check()
-        page = cache.page(limit)
-        if page is None:
+
+        async def load() -> Rendered:
             rows, total, cursor = await InstanceService(ctx).list_page(ListFilter(), None, limit)
             now = ctx.clock.now()
-            page = Page([Rendered.of(row, now) for row in rows], total, cursor)
-            cache.put_page(limit, page, generation)
-            for row, entry in zip(rows, page.items, strict=True):
-                cache.put(row.id, entry, generation)
+            return page([Rendered.of(row, now) for row in rows], total, cursor)
+
+        rendered = await cache.get(limit, load)
         scope["route"] = _LIST_ROUTE
-        return page.render(ctx.clock.now())
+        return None if rendered is None else rendered.render(ctx.clock.now())

@@ -54,6 +54,7 @@ class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         self.window = RequestWindow()
+        self._request_children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
         r = self.registry
         self.http_requests = Counter(
             "novita_gpu_http_requests",
@@ -113,8 +114,17 @@ class Metrics:
         )
 
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
-        self.http_requests.labels(method, route, str(status)).inc()
-        self.http_latency.labels(method, route).observe(seconds)
+        # Label lookups cost more than the observation: keep the children per label set.
+        key = (method, route, status)
+        children = self._request_children.get(key)
+        if children is None:
+            children = (
+                self.http_requests.labels(method, route, str(status)),
+                self.http_latency.labels(method, route),
+            )
+            self._request_children[key] = children
+        children[0].inc()
+        children[1].observe(seconds)
         self.window.record(seconds, status >= 500)
 
     def observe_upstream(self, endpoint: str, outcome: str, seconds: float) -> None:
