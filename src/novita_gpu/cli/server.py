@@ -20,6 +20,7 @@ import typer
 import uvicorn
 from rich.console import Console
 from rich.panel import Panel
+from uvicorn.loops.auto import auto_loop_factory
 
 from novita_gpu.app import create_app
 from novita_gpu.cli.common import settings_or_exit
@@ -56,8 +57,10 @@ def serve(
     if workers > 1:
         _serve_workers(settings, workers, emulator_url)
         return
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_serve(settings, emulator_url))
+    # The event loop uvicorn would pick itself (uvloop where installed): twice as fast on I/O.
+    loop_factory = auto_loop_factory()
+    with contextlib.suppress(KeyboardInterrupt), asyncio.Runner(loop_factory=loop_factory) as run:
+        run.run(_serve(settings, emulator_url))
 
 
 async def _serve(settings: Settings, emulator_url: str | None) -> None:
