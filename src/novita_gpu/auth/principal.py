@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Literal
 
 from novita_gpu.auth.tokens import digest
@@ -38,9 +39,14 @@ class Principal:
     name: str | None
     rate_key: str
 
-    @classmethod
-    def anonymous(cls, address: str) -> Principal:
-        return cls("anonymous", None, None, "addr:" + address)
+    @staticmethod
+    def anonymous(address: str) -> Principal:
+        return _anonymous(address)
+
+
+@lru_cache(maxsize=4096)
+def _anonymous(address: str) -> Principal:
+    return Principal("anonymous", None, None, "addr:" + address)
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI
-from starlette.types import ASGIApp
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 Layer = Callable[[ASGIApp], ASGIApp]
 
@@ -23,6 +23,17 @@ class EdgeApp(FastAPI):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.outer_layers: list[Layer] = []
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """HTTP goes straight to the stack (what FastAPI does once its OpenTelemetry hooks
+        are off, minus the check per request); everything else as FastAPI handles it."""
+        if scope["type"] != "http" or self.middleware_stack is None:
+            await super().__call__(scope, receive, send)
+            return
+        if self.root_path:
+            scope["root_path"] = self.root_path
+        scope["app"] = self
+        await self.middleware_stack(scope, receive, send)
 
     def build_middleware_stack(self) -> ASGIApp:
         app = super().build_middleware_stack()
