@@ -106,6 +106,12 @@ class Metrics:
             buckets=_LATENCY_BUCKETS,
             registry=r,
         )
+        self.job_errors = Counter(
+            "novita_gpu_job_errors",
+            "Background job runs that ended in an exception, by job",
+            ["job"],
+            registry=r,
+        )
         self.event_to_webhook = Histogram(
             "novita_gpu_event_to_webhook_seconds",
             "From event commit to successful delivery",

@@ -3,7 +3,8 @@
 Each job is a small named function (:class:`Job`). Before a run, the runner claims the job's
 lease in the database, so with several replicas each job runs once per interval; after the run
 it records the duration and any error (the heartbeat ``/health`` reads). A job's exception is
-logged and recorded, never fatal to the loop.
+logged once with the job's name, counted in ``novita_gpu_job_errors_total{job}`` and
+recorded, never fatal to the loop; so is a failure of the runner's own lease bookkeeping.
 """
 
 from __future__ import annotations
@@ -101,9 +102,16 @@ class Runner:
 
     async def _loop(self, job: Job) -> None:
         while True:
-            with contextlib.suppress(Exception):
+            try:
                 await self._tick(job)
+            except Exception:
+                self._failed(job, "job lease bookkeeping failed")
             await self.ctx.clock.sleep(job.interval)
+
+    def _failed(self, job: Job, message: str) -> None:
+        """Log the exception being handled once, with the job's name, and count it."""
+        _log.exception(message, job=job.name)
+        self.ctx.metrics.job_errors.labels(job.name).inc()
 
     async def _tick(self, job: Job, *, force: bool = False) -> bool:
         if not await self._claim(job, force):
@@ -115,7 +123,7 @@ class Runner:
             await job.run(self.job_context)
         except Exception as exc:
             error = f"{type(exc).__name__}: {exc}"
-            _log.exception("job failed", job=job.name)
+            self._failed(job, "job failed")
         finally:
             renewer.cancel()
         elapsed = time.perf_counter() - started
