@@ -29,6 +29,7 @@ from novita_gpu.core.config import Settings
 from novita_gpu.core.http_errors import install_error_handlers
 from novita_gpu.db.engine import Database
 from novita_gpu.db.migrate import upgrade_async
+from novita_gpu.db.notify import CommitListener
 from novita_gpu.edge.app import EdgeApp
 from novita_gpu.edge.middleware import Edge
 from novita_gpu.edge.ratelimit import RateLimiter
@@ -137,6 +138,10 @@ def create_app(settings: Settings, options: AppOptions | None = None) -> FastAPI
             stack.callback(contexts.clear)
             # Runs before the database closes: open SSE streams finish.
             stack.callback(ctx.bus.close)
+            if ctx.db.dialect == "postgresql":
+                listener = CommitListener(settings.database_url, ctx.bus.notify)
+                listener.start()
+                stack.push_async_callback(listener.stop)
             psutil.cpu_percent(interval=None)  # prime the CPU sampler for /health
             if opts.background:
                 runner = Runner(ctx, default_jobs(settings), [run_webhook_dispatcher])
