@@ -39,6 +39,7 @@ async def serve_app(app: FastAPI, port: int) -> AsyncIterator[uvicorn.Server]:
         log_config=None,
         lifespan="on",
         http=EnvelopeHttpToolsProtocol,
+        timeout_graceful_shutdown=5,
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
@@ -50,7 +51,7 @@ async def serve_app(app: FastAPI, port: int) -> AsyncIterator[uvicorn.Server]:
         yield server
     finally:
         server.should_exit = True
-        await asyncio.wait_for(task, timeout=15)
+        await asyncio.wait_for(task, timeout=30)
 
 
 @dataclass
