@@ -150,18 +150,23 @@ class TestPrincipal:
     async def test_the_request_scope_carries_the_token_identity(
         self, database_url: str, clock: ManualClock, emulator: Starlette
     ) -> None:
-        app = create_app(
-            make_settings(database_url, api_tokens=["x", "tok-b"]), app_options(clock, emulator)
-        )
+        settings = make_settings(database_url, api_tokens=["x", "tok-b"])
+        app = create_app(settings, app_options(clock, emulator))
 
         async def whoami(request: Request) -> dict[str, Any]:
-            principal: Principal = request.state.principal
+            principal: Principal | None = request.state.principal
+            if principal is None:
+                return {"kind": None}
             return {"kind": principal.kind, "tokenId": principal.token_id}
 
         app.add_api_route("/api/whoami", whoami)
+        app.add_api_route("/health/whoami", whoami)
         async with running_app(app) as (client, _):
-            response = await client.get("/api/whoami", headers={"Authorization": "Bearer tok-b"})
-            assert response.json() == {"kind": "token", "tokenId": "env:1"}
+            token_b = {"Authorization": "Bearer tok-b"}
+            expected = {"kind": "token", "tokenId": "env:1"}
+            assert (await client.get("/api/whoami", headers=token_b)).json() == expected
+            assert (await client.get("/health/whoami", headers=token_b)).json() == expected
+            assert (await client.get("/health/whoami")).json() == {"kind": None}
 
 
 class TestCors:

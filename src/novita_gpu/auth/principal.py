@@ -2,7 +2,10 @@
 
 The edge (:mod:`novita_gpu.edge`) resolves it once per request from the ``Authorization:
 Bearer`` or ``X-API-Key`` header and stores it as ``scope["state"]["principal"]`` (so
-``request.state.principal`` in a handler or dependency). Authorisation checks build on it.
+``request.state.principal`` in a handler or dependency), on every path. It is None only on an
+open path (``/health*``, static files) called without a valid token while tokens are
+configured; elsewhere such a request never reaches a handler. Authorisation checks build on
+it.
 """
 
 from __future__ import annotations

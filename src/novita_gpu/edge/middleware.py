@@ -4,8 +4,9 @@ For each HTTP request, after a single pass over the headers, it:
 
 1. takes the client's ``X-Request-ID`` (printable, up to 128 characters) or makes one from a
    cheap process-unique counter, binds it for log lines and echoes it on every response;
-2. resolves the :class:`~novita_gpu.auth.principal.Principal` (``scope["state"]["principal"]``);
-   when tokens are configured, a request without a valid one is 401 ``UNAUTHORIZED``;
+2. resolves the :class:`~novita_gpu.auth.principal.Principal` into
+   ``scope["state"]["principal"]`` (None when tokens are configured and none valid was
+   presented); outside the open paths, such a request is 401 ``UNAUTHORIZED``;
 3. applies the inbound rate limit (429 ``RATE_LIMITED`` with ``Retry-After``): commands
    (``POST``, ``DELETE``, ``PATCH``) are charged to their principal, and every failed
    authentication to the client address. Reads and heartbeats (``GET``, ``PUT .../last-used``)
@@ -15,8 +16,9 @@ For each HTTP request, after a single pass over the headers, it:
 5. turns any unexpected exception into a logged 500 ``INTERNAL_ERROR`` envelope that carries
    the request id, and records request metrics.
 
-``/health*`` and static files skip 2 and 3. Pure ASGI (not ``BaseHTTPMiddleware``) keeps the
-cost per request low and lets streamed responses (SSE) pass through untouched.
+``/health*`` and static files are never refused by 2 and 3 (their principal is still set).
+Pure ASGI (not ``BaseHTTPMiddleware``) keeps the cost per request low and lets streamed
+responses (SSE) pass through untouched.
 """
 
 from __future__ import annotations
@@ -159,15 +161,15 @@ class Edge:
         """The error that refuses this request before it reaches a route, if any."""
         if headers.content_length is not None and headers.content_length > self.max_body_bytes:
             return self._too_large()
+        principal = await self._principal(scope, headers)
+        scope.setdefault("state", {})[PRINCIPAL_KEY] = principal
         if is_open_path(scope["path"]):
             return None
-        principal = await self._principal(scope, headers)
         if principal is None:
             wait = self.limiter.charge("addr:" + _client_address(scope))
             if wait is not None:
                 return self._limited(wait)
             return Unauthorized(headers={"WWW-Authenticate": "Bearer"})
-        scope.setdefault("state", {})[PRINCIPAL_KEY] = principal
         if scope["method"] in _CHARGED_METHODS:
             wait = self.limiter.charge(principal.rate_key)
             if wait is not None:
