@@ -30,8 +30,9 @@ _log = structlog.get_logger("reconciler.status_sync")
 
 FULL_PASS_MARK = "mark:status_sync:full"  # noqa: S105 - a lease name, not a secret
 PAGE_SIZE = 100
-# Changed instances written per transaction: one commit for many rows, yet short locks.
-WRITE_BATCH = 200
+# Changed instances written per transaction: one commit for many rows, yet short write locks
+# (on SQLite a long transaction would hold up every other writer, webhook attempts included).
+WRITE_BATCH = 25
 # Missing instances confirmed per pass (each costs one GET).
 MAX_CONFIRMATIONS = 25
 # An instance created this recently may be absent from a listing taken while it was created.
