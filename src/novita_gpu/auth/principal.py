@@ -25,7 +25,8 @@ _DB_TOKENS_TTL = 5.0
 
 def is_open_path(path: str) -> bool:
     """Paths served without a token (liveness, the dashboard's static files)."""
-    return path.startswith(OPEN_PREFIXES)
+    # "/" is the dashboard page: a static file that asks for a token itself.
+    return path == "/" or path.startswith(OPEN_PREFIXES)
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,6 +32,9 @@ from novita_gpu.client._errors import (
 from novita_gpu.client._models import (
     ActionResult,
     AutoStop,
+    AutoStopCheck,
+    AutoStopStats,
+    CheckedInstance,
     ConnectionDetails,
     CreateResult,
     Event,
@@ -43,7 +46,10 @@ from novita_gpu.client._models import (
     PortMapping,
     ProbeResult,
     ProductOffer,
+    Spend,
     Spot,
+    SyncChange,
+    SyncResult,
 )
 
 __all__ = [
@@ -54,6 +60,9 @@ __all__ = [
     "AsyncClient",
     "AuthenticationError",
     "AutoStop",
+    "AutoStopCheck",
+    "AutoStopStats",
+    "CheckedInstance",
     "Client",
     "ConflictError",
     "ConnectionDetails",
@@ -75,8 +84,11 @@ __all__ = [
     "ProductOffer",
     "RateLimitedError",
     "Retries",
+    "Spend",
     "SpendLimitError",
     "Spot",
+    "SyncChange",
+    "SyncResult",
     "UpstreamError",
     "ValidationError",
     "WaitError",
