@@ -17,6 +17,7 @@ from fastapi import FastAPI
 
 from novita_gpu.app import AppOptions, create_app
 from novita_gpu.core.config import Settings
+from novita_gpu.edge.protocol import EnvelopeHttpToolsProtocol
 from novita_gpu.emulator import EmulatorConfig, EmulatorServer, World
 from tests.support.settings import make_settings
 
@@ -37,6 +38,7 @@ async def serve_app(app: FastAPI, port: int) -> AsyncIterator[uvicorn.Server]:
         port=port,
         log_config=None,
         lifespan="on",
+        http=EnvelopeHttpToolsProtocol,
         timeout_graceful_shutdown=5,
     )
     server = uvicorn.Server(config)

@@ -1,16 +1,13 @@
 """API tokens: from ``API_TOKENS`` and hashed in the ``api_tokens`` table.
 
-Tokens are compared as SHA-256 digests with :func:`hmac.compare_digest`, so neither the
-comparison time nor the stored data reveals a token. A database token is shown once, when it
-is created, and only its digest is stored.
+Tokens are kept and looked up as SHA-256 digests, so the stored data does not reveal a token.
+A database token is shown once, when it is created, and only its digest is stored.
 """
 
 from __future__ import annotations
 
 import hashlib
-import hmac
 import secrets
-from collections.abc import Iterable
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -26,14 +23,6 @@ def digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def matches_any(candidate: str, digests: Iterable[str]) -> bool:
-    """True if the digest ``candidate`` is one of ``digests`` (every digest is compared)."""
-    found = False
-    for known in digests:
-        found |= hmac.compare_digest(candidate, known)
-    return found
-
-
 def new_token() -> str:
     return TOKEN_PREFIX + secrets.token_urlsafe(32)
 
@@ -42,9 +31,12 @@ class TokenRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def active_digests(self) -> list[str]:
-        query = select(ApiToken.token_hash).where(ApiToken.revoked_at.is_(None))
-        return list((await self.session.execute(query)).scalars())
+    async def active_identities(self) -> list[tuple[str, str, str]]:
+        """``(digest, id, name)`` of every token that is not revoked."""
+        query = select(ApiToken.token_hash, ApiToken.id, ApiToken.name).where(
+            ApiToken.revoked_at.is_(None)
+        )
+        return [(row[0], row[1], row[2]) for row in await self.session.execute(query)]
 
     async def create(self, name: str) -> tuple[ApiToken, str]:
         """A new token named ``name``; returns the row and the token (shown only now)."""

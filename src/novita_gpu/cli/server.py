@@ -24,11 +24,13 @@ import typer
 import uvicorn
 from rich.console import Console
 from rich.panel import Panel
+from uvicorn.loops.auto import auto_loop_factory
 
 from novita_gpu.app import create_app
 from novita_gpu.cli.common import EXIT_CONFIG, settings_or_exit
 from novita_gpu.core.config import Settings
 from novita_gpu.db.migrate import upgrade
+from novita_gpu.edge.protocol import EnvelopeHttpToolsProtocol
 from novita_gpu.emulator import EmulatorConfig, EmulatorServer
 from novita_gpu.emulator.shapes import Shapes
 from novita_gpu.observability.logging import configure_logging
@@ -66,8 +68,10 @@ def serve(
     if workers > 1:
         _serve_workers(settings, workers, emulator_url, state)
         return
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_serve(settings, emulator_url, state))
+    # The event loop uvicorn would pick itself (uvloop where installed): twice as fast on I/O.
+    loop_factory = auto_loop_factory()
+    with contextlib.suppress(KeyboardInterrupt), asyncio.Runner(loop_factory=loop_factory) as run:
+        run.run(_serve(settings, emulator_url, state))
 
 
 def emulator_state_path(settings: Settings) -> Path:
@@ -87,6 +91,7 @@ async def _serve(settings: Settings, emulator_url: str | None, state: Path) -> N
             log_config=None,
             access_log=False,
             lifespan="on",
+            http=EnvelopeHttpToolsProtocol,
             timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
         )
         await uvicorn.Server(config).serve()
@@ -143,6 +148,7 @@ def _serve_workers(settings: Settings, workers: int, emulator_url: str | None, s
             workers=workers,
             log_config=None,
             access_log=False,
+            http=EnvelopeHttpToolsProtocol,
             timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
         )
 

@@ -54,6 +54,7 @@ class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         self.window = RequestWindow()
+        self._request_children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
         r = self.registry
         self.http_requests = Counter(
             "novita_gpu_http_requests",
@@ -111,6 +112,12 @@ class Metrics:
             buckets=_LATENCY_BUCKETS,
             registry=r,
         )
+        self.job_errors = Counter(
+            "novita_gpu_job_errors",
+            "Background job runs that ended in an exception, by job",
+            ["job"],
+            registry=r,
+        )
         self.event_to_webhook = Histogram(
             "novita_gpu_event_to_webhook_seconds",
             "From event commit to successful delivery",
@@ -144,8 +151,17 @@ class Metrics:
         self.upstream_items_skipped.labels(endpoint).inc()
 
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
-        self.http_requests.labels(method, route, str(status)).inc()
-        self.http_latency.labels(method, route).observe(seconds)
+        # Label lookups cost more than the observation: keep the children per label set.
+        key = (method, route, status)
+        children = self._request_children.get(key)
+        if children is None:
+            children = (
+                self.http_requests.labels(method, route, str(status)),
+                self.http_latency.labels(method, route),
+            )
+            self._request_children[key] = children
+        children[0].inc()
+        children[1].observe(seconds)
         self.window.record(seconds, status >= 500)
 
     def observe_upstream(self, endpoint: str, outcome: str, seconds: float) -> None:

@@ -3,9 +3,11 @@
 Each job is a small named function (:class:`Job`). Before a run, the runner claims the job's
 lease in the database, so with several replicas each job runs once per interval; after the run
 it records the duration and any error (the heartbeat ``/health`` reads). A job's exception is
-recorded, never fatal to the loop, and logged once per change of state: the first failure (with
-a traceback unless it is an upstream failure, which says all there is to say), a different
-failure, and the recovery. A job failing the same way every tick logs nothing more.
+recorded, never fatal to the loop, and counted in ``novita_gpu_job_errors_total{job}``. It is
+logged with the job's name once per change of state: the first failure (with a traceback
+unless it is an upstream failure, which says all there is to say), a different failure, and
+the recovery. A job failing the same way every tick logs nothing more. A failure of the
+runner's own lease bookkeeping is logged and counted the same way.
 """
 
 from __future__ import annotations
@@ -130,9 +132,16 @@ class Runner:
 
     async def _loop(self, job: Job) -> None:
         while True:
-            with contextlib.suppress(Exception):
+            try:
                 await self._tick(job)
+            except Exception:
+                self._failed(job, "job lease bookkeeping failed")
             await self.ctx.clock.sleep(job.interval)
+
+    def _failed(self, job: Job, message: str) -> None:
+        """Log the exception being handled once, with the job's name, and count it."""
+        _log.exception(message, job=job.name)
+        self.ctx.metrics.job_errors.labels(job.name).inc()
 
     async def _tick(self, job: Job, *, force: bool = False) -> bool:
         if not await self._claim(job, force):
@@ -144,6 +153,7 @@ class Runner:
             await job.run(self.job_context)
         except Exception as exc:
             error = f"{type(exc).__name__}: {exc}"
+            self.ctx.metrics.job_errors.labels(job.name).inc()
             self._log_failure(job.name, exc, error)
         else:
             self._log_recovery(job.name)

@@ -23,7 +23,7 @@ from novita_gpu.instances.repository import InstanceRepository
 from novita_gpu.instances.snapshot import apply_snapshot
 from novita_gpu.instances.states import TRANSITIONAL, Status, fold_upstream_status
 from novita_gpu.instances.transitions import change_status
-from novita_gpu.instances.uow import Change, UnitOfWork, update_instance
+from novita_gpu.instances.uow import Change, UnitOfWork, update_instance, update_instances
 from novita_gpu.reconciler.leases import LeaseRepository
 from novita_gpu.reconciler.runner import JobContext
 from novita_gpu.upstream import (
@@ -37,6 +37,9 @@ _log = structlog.get_logger("reconciler.status_sync")
 
 FULL_PASS_MARK = "mark:status_sync:full"  # noqa: S105 - a lease name, not a secret
 PAGE_SIZE = 100
+# Changed instances written per transaction: one commit for many rows, yet short write locks
+# (on SQLite a long transaction would hold up every other writer, webhook attempts included).
+WRITE_BATCH = 25
 # Missing instances confirmed per pass (each costs one GET).
 MAX_CONFIRMATIONS = 25
 # An instance created this recently may be absent from a listing taken while it was created.
@@ -102,6 +105,7 @@ async def _apply_listing(ctx: AppContext, listing: InstanceListing, started: dat
     trust_absence = listing.absence_is_meaningful
     unreadable = listing.skipped_ids
     missing: list[str] = []
+    changes: dict[str, Change] = {}
     for row in rows:
         novita_id = row.novita_instance_id or ""
         snapshot = by_id.get(novita_id)
@@ -110,7 +114,10 @@ async def _apply_listing(ctx: AppContext, listing: InstanceListing, started: dat
                 missing.append(row.id)
             continue
         if _needs_update(row, snapshot):
-            await update_instance(ctx, row.id, _folder(snapshot))
+            changes[row.id] = _folder(snapshot)
+    batch = list(changes.items())
+    for start in range(0, len(batch), WRITE_BATCH):
+        await update_instances(ctx, dict(batch[start : start + WRITE_BATCH]))
     return missing
 
 
