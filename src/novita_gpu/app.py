@@ -36,6 +36,7 @@ from novita_gpu.observability.metrics_router import router as metrics_router
 from novita_gpu.observability.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from novita_gpu.reconciler.runner import Runner
 from novita_gpu.reconciler.schedule import default_jobs
+from novita_gpu.spot.router import router as spot_router
 from novita_gpu.upstream import NovitaClient, UpstreamPolicy
 from novita_gpu.webhooks.dispatcher import run_webhook_dispatcher
 from novita_gpu.webhooks.router import router as webhooks_router
@@ -152,6 +153,7 @@ def create_app(settings: Settings, options: AppOptions | None = None) -> FastAPI
     app.include_router(health.router)
     app.include_router(metrics_router)
     app.include_router(catalog_router)
+    app.include_router(spot_router)  # before the instance routes: /migration is not an id
     app.include_router(instances_router)
     app.include_router(events_router)
     app.include_router(webhooks_router)

@@ -22,6 +22,7 @@ from novita_gpu.db.models import Lease
 from novita_gpu.deps import ContextDep
 from novita_gpu.instances.repository import InstanceRepository
 from novita_gpu.reconciler.leases import LeaseRepository
+from novita_gpu.spot.status import spot_figures
 from novita_gpu.webhooks.repository import Backlog, DeliveryRepository
 
 ServiceState = Literal["up", "down", "degraded"]
@@ -167,6 +168,7 @@ async def get_health(ctx: ContextDep) -> JSONResponse:
         },
         "jobs": _jobs_report(jobs, now),
         "milestones": _marks_report(marks),
+        "spot": await spot_figures(ctx) if database else None,
     }
     return JSONResponse(body, status_code=503 if status == "unhealthy" else 200)
 

@@ -112,6 +112,13 @@ class Metrics:
             registry=r,
         )
 
+        self.spot_recoveries = Counter(
+            "novita_gpu_spot_recoveries",
+            "Spot reclaims and what recovery made of them",
+            ["event"],  # reclaim, migrated, recreated, failed
+            registry=r,
+        )
+
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
         self.http_requests.labels(method, route, str(status)).inc()
         self.http_latency.labels(method, route).observe(seconds)

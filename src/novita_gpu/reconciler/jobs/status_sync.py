@@ -24,6 +24,7 @@ from novita_gpu.instances.transitions import change_status
 from novita_gpu.instances.uow import Change, UnitOfWork, update_instance
 from novita_gpu.reconciler.leases import LeaseRepository
 from novita_gpu.reconciler.runner import JobContext
+from novita_gpu.spot.reclaim import ReclaimPolicy, fold_spot
 from novita_gpu.upstream import UpstreamError, UpstreamInstance, UpstreamNotFound
 
 _log = structlog.get_logger("reconciler.status_sync")
@@ -69,9 +70,15 @@ def _upstream_failure(instance: Instance, snapshot: UpstreamInstance) -> str | N
 
 
 async def fold_snapshot(
-    uow: UnitOfWork, instance: Instance, snapshot: UpstreamInstance, *, detailed: bool
+    uow: UnitOfWork,
+    instance: Instance,
+    snapshot: UpstreamInstance,
+    *,
+    detailed: bool,
+    spot: ReclaimPolicy,
 ) -> bool:
-    """Apply a snapshot and the status it implies; True if anything changed."""
+    """Apply a snapshot and the status it implies (a spot reclaim's included); True if
+    anything changed."""
     before = _fingerprint(instance)
     apply_snapshot(instance, snapshot, detailed=detailed)
     error = _upstream_failure(instance, snapshot)
@@ -79,7 +86,8 @@ async def fold_snapshot(
         await change_status(uow.recorder, instance, Status.FAILED, error=f"Novita: {error}")
     else:
         status = fold_upstream_status(Status(instance.status), snapshot.status)
-        await change_status(uow.recorder, instance, status)
+        if not await fold_spot(uow, instance, status, spot):
+            await change_status(uow.recorder, instance, status)
     changed = _fingerprint(instance) != before
     if changed:
         instance.updated_at = uow.recorder.clock.now()
@@ -100,7 +108,7 @@ async def _apply_listing(
                 missing.append(row.id)
             continue
         if _needs_update(row, snapshot):
-            await update_instance(ctx, row.id, _folder(snapshot))
+            await update_instance(ctx, row.id, _folder(ctx, snapshot))
     return missing
 
 
@@ -113,9 +121,11 @@ def _needs_update(row: Instance, snapshot: UpstreamInstance) -> bool:
     return fold_upstream_status(Status(row.status), snapshot.status).value != row.status
 
 
-def _folder(snapshot: UpstreamInstance) -> Change:
+def _folder(ctx: AppContext, snapshot: UpstreamInstance) -> Change:
+    spot = ReclaimPolicy(ctx.settings.migration_enabled, ctx.metrics)
+
     async def change(uow: UnitOfWork, instance: Instance) -> None:
-        await fold_snapshot(uow, instance, snapshot, detailed=False)
+        await fold_snapshot(uow, instance, snapshot, detailed=False, spot=spot)
 
     return change
 
@@ -133,7 +143,7 @@ async def _confirm_missing(ctx: AppContext, instance_id: str) -> None:
     except UpstreamError as exc:
         _log.info("could not confirm a missing instance", instance_id=instance_id, error=str(exc))
         return
-    await update_instance(ctx, instance_id, _folder(snapshot))
+    await update_instance(ctx, instance_id, _folder(ctx, snapshot))
 
 
 async def _gone(uow: UnitOfWork, instance: Instance) -> None:
