@@ -71,9 +71,7 @@ class TestModes:
         assert back["spot"]["lastRecovery"]["fromNovitaInstanceId"] == old
         assert "instance.migrated" in await event_types(api, inst["id"])
 
-    async def test_failed_migration_falls_back_to_recreate(
-        self, api: Api, runner: Runner
-    ) -> None:
+    async def test_failed_migration_falls_back_to_recreate(self, api: Api, runner: Runner) -> None:
         inst = await launch(api, runner, "fallback", "migrate")
         api.world.set_migrate_outcome("fail")
         await reclaim(api, runner, inst["novitaInstanceId"])
