@@ -36,6 +36,22 @@ async def test_a_create_whose_answer_was_lost_is_found_not_repeated(
     assert api.world.request_counts()["POST /gpu/instance/create"] == 2  # first + one recreate
 
 
+async def test_an_instance_deleted_during_its_recreate_leaves_nothing_running(
+    api: Api, runner: Runner
+) -> None:
+    inst = await launch(api, runner, "doomed", "recreate")
+    await reclaim(api, runner, inst["novitaInstanceId"])
+    api.world.add_fault("lost_response", "/gpu/instance/create", count=1)
+    lookup = api.world.add_fault("error", "/gpu/instances", status=503)
+    await runner.run_once("spot_recovery")
+    assert (await api.client.delete(f"/api/instances/{inst['id']}")).status_code == 202
+    api.world.remove_fault(lookup)
+    api.clock.advance(api.ctx.settings.create_listing_delay_seconds + 1)
+    await recover(api, runner)
+    assert live_upstream(api, "doomed") == []
+    assert (await view(api, inst["id"]))["status"] == "deleted"
+
+
 async def test_two_replicas_recover_each_reclaim_once(app_with: AppFactory) -> None:
     async with app_with() as (one, runner), app_with() as (two, _):
         inst = await launch(one, runner, "shared", "migrate")

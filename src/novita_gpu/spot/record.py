@@ -53,11 +53,17 @@ async def begin_migrate(ctx: AppContext, instance_id: str) -> Instance | None:
     return row if row is not None and row.recovery_phase == Phase.MIGRATE_SENT else None
 
 
-async def migration_started(ctx: AppContext, instance_id: str, job_id: str | None) -> None:
+async def migration_started(
+    ctx: AppContext, instance_id: str, job_id: str | None, new_id: str | None = None
+) -> None:
+    """The migration job runs; ``new_id``: Novita said the instance continues under a new id."""
+
     async def change(uow: UnitOfWork, row: Instance) -> None:
         if row.recovery_phase in (Phase.MIGRATE_SENT, Phase.MIGRATING):
             row.recovery_phase = Phase.MIGRATING
             row.migration_job_id = job_id or row.migration_job_id
+            if new_id and new_id != row.novita_instance_id:
+                row.novita_instance_id = new_id
 
     await update_instance(ctx, instance_id, change)
 
@@ -144,6 +150,18 @@ async def recreated(ctx: AppContext, instance_id: str, new_id: str) -> bool:
 
     await update_instance(ctx, instance_id, change)
     return wanted
+
+
+async def abandoned(ctx: AppContext, instance_id: str) -> None:
+    """The user deleted the instance during its recovery: stop following it (a reclaimed
+    instance still to delete stays in ``cleanup``)."""
+
+    async def change(uow: UnitOfWork, row: Instance) -> None:
+        if row.status in _GONE and row.recovery_phase not in (None, Phase.CLEANUP):
+            row.recovery_phase = None
+            row.last_recovery = outcome(row.spot_recovery, "abandoned", uow.recorder.clock.now())
+
+    await update_instance(ctx, instance_id, change)
 
 
 async def cleaned_up(ctx: AppContext, instance_id: str) -> None:

@@ -22,10 +22,11 @@ class SpotRepository:
     async def claim(
         self, phases: Iterable[Phase], *, owner: str, now: datetime, hold: timedelta, limit: int
     ) -> list[str]:
-        """Lease live instances whose recovery is in one of ``phases`` (disjoint per replica)."""
-        condition = Instance.recovery_phase.in_([p.value for p in phases]) & (
-            Instance.deleted_at.is_(None)
-        )
+        """Lease instances whose recovery is in one of ``phases`` (disjoint per replica).
+
+        Deleted ones included: a reclaimed instance may still have to be deleted upstream.
+        """
+        condition = Instance.recovery_phase.in_([p.value for p in phases])
         return await InstanceRepository(self.session).claim(
             condition, owner=owner, now=now, hold=hold, limit=limit
         )

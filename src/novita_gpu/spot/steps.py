@@ -17,6 +17,7 @@ from novita_gpu.context import AppContext
 from novita_gpu.core.errors import ServiceError
 from novita_gpu.db.models import Instance
 from novita_gpu.instances.placement import offer_query_for, place
+from novita_gpu.instances.states import Status
 from novita_gpu.instances.upstream_lookup import locate_created
 from novita_gpu.spot import record
 from novita_gpu.spot.phases import Phase
@@ -34,6 +35,7 @@ _log = structlog.get_logger("spot")
 MAX_CREATE_ATTEMPTS = 3
 JOB_TYPE = "instanceMigrate"
 _JOB_PAGE = 50
+_GONE = frozenset({Status.DELETING.value, Status.DELETED.value})
 _RUNNING_JOB = frozenset({"pulling", "running", ""})
 _ENDED_BADLY = frozenset({"fail", "break"})
 # Upstream and local clocks differ; a migration job may look a little older than our send.
@@ -65,7 +67,7 @@ async def start_migrate(ctx: AppContext, instance_id: str, owner: str) -> None:
     except UpstreamError as exc:
         _log.info("migrate outcome unknown", instance_id=instance_id, error=str(exc))
         return
-    await record.migration_started(ctx, instance_id, result.job_id)
+    await record.migration_started(ctx, instance_id, result.job_id, result.new_instance_id)
 
 
 async def start_recreate(
@@ -103,12 +105,17 @@ async def _record_new(ctx: AppContext, instance_id: str, new_id: str) -> None:
         ctx.metrics.spot_recoveries.labels("recreated").inc()
         await cleanup(ctx, instance_id)
         return
-    # Deleted while the create was on its way: the new instance must not run unnoticed.
+    await _delete_unwanted(ctx, instance_id, new_id)
+
+
+async def _delete_unwanted(ctx: AppContext, instance_id: str, novita_id: str) -> None:
+    """The instance was deleted while its recreate was on its way: the new upstream instance
+    must not run unnoticed. A failure raises, so the recovery stays to be tried again."""
     _log.info("deleting a recreated instance nobody wants", instance_id=instance_id)
     try:
-        await ctx.upstream.delete_instance(new_id)
-    except UpstreamError as exc:
-        _log.warning("could not delete an unwanted instance", novita_id=new_id, error=str(exc))
+        await ctx.upstream.delete_instance(novita_id)
+    except UpstreamNotFound:
+        return
 
 
 async def _fail(ctx: AppContext, instance_id: str, reason: str) -> None:
@@ -134,6 +141,9 @@ async def cleanup(ctx: AppContext, instance_id: str) -> None:
 
 async def advance(ctx: AppContext, row: Instance, owner: str) -> None:
     """One step of an in-flight recovery, from what upstream shows now."""
+    if row.status in _GONE and row.recovery_phase != Phase.CLEANUP:
+        await _abandon(ctx, row)
+        return
     match row.recovery_phase:
         case Phase.MIGRATE_SENT | Phase.MIGRATING:
             await _follow_migration(ctx, row, owner)
@@ -143,6 +153,18 @@ async def advance(ctx: AppContext, row: Instance, owner: str) -> None:
             await cleanup(ctx, row.id)
         case _:
             return
+
+
+async def _abandon(ctx: AppContext, row: Instance) -> None:
+    """Stop a recovery the user ended by deleting the instance; a recreate that may have
+    reached upstream is looked up first, and what it made is deleted."""
+    if row.recovery_phase == Phase.RECREATING and row.create_sent_at is not None:
+        found = await locate_created(ctx.upstream, row)
+        if found is not None:
+            await _delete_unwanted(ctx, row.id, found.id)
+        elif _recently(ctx, row.create_sent_at):
+            return  # upstream may not list it yet
+    await record.abandoned(ctx, row.id)
 
 
 async def _migration_job(ctx: AppContext, row: Instance) -> Job | None:
