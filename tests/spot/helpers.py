@@ -49,3 +49,16 @@ def live_upstream(api: Api, name: str) -> list[str]:
     """Ids of upstream instances with ``name`` that are not being removed."""
     gone = {"toRemove", "removing", "removed"}
     return [i.id for i in api.world.instances(name=name) if i.status.value not in gone]
+
+
+async def assert_left_stopped(api: Api, runner: Runner, inst: dict[str, Any], why: str) -> str:
+    """Reclaim ``inst``, run recovery, and check it stays stopped with ``why`` in ``lastError``
+    and no migrate sent; returns ``lastRecovery.outcome``."""
+    await reclaim(api, runner, inst["novitaInstanceId"])
+    await recover(api, runner)
+    stopped = await view(api, inst["id"])
+    assert stopped["status"] == "stopped"
+    assert why in stopped["lastError"]
+    assert "POST /gpu/instance/migrate" not in api.world.request_counts()
+    outcome: str = stopped["spot"]["lastRecovery"]["outcome"]
+    return outcome

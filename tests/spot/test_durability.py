@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import asyncio
 
+from novita_gpu.instances.placement import lease_hold, offer_query_for, place
 from novita_gpu.reconciler.runner import Runner
+from novita_gpu.spot import record
 from novita_gpu.spot.recovery import follow_recoveries, run_recovery
 from tests.conftest import Api
 from tests.spot.conftest import AppFactory
@@ -34,6 +36,24 @@ async def test_a_create_whose_answer_was_lost_is_found_not_repeated(
     assert live_upstream(api, "phoenix") == [back["novitaInstanceId"]]
     assert back["novitaInstanceId"] != old
     assert api.world.request_counts()["POST /gpu/instance/create"] == 2  # first + one recreate
+
+
+async def test_a_crash_between_the_recreate_and_its_commit(api: Api, runner: Runner) -> None:
+    inst = await launch(api, runner, "crashy", "recreate")
+    await reclaim(api, runner, inst["novitaInstanceId"])
+    # What the recovery does up to the upstream create; then the process dies.
+    row = await record.begin_recreate(api.ctx, inst["id"], reason=None)
+    assert row is not None
+    offers = await api.ctx.catalog.choose_offers(offer_query_for(row, region=None))
+    placement = await place(api.ctx, row.id, offers, owner="dead-replica")
+    assert placement.novita_id is not None
+    api.clock.advance(lease_hold(api.ctx).total_seconds() + 1)  # its lease runs out
+    await recover(api, runner)
+    back = await view(api, inst["id"])
+    assert back["status"] == "ready", back
+    assert back["novitaInstanceId"] == placement.novita_id
+    assert live_upstream(api, "crashy") == [placement.novita_id]
+    assert api.world.request_counts()["POST /gpu/instance/create"] == 2
 
 
 async def test_an_instance_deleted_during_its_recreate_leaves_nothing_running(

@@ -5,7 +5,15 @@ from __future__ import annotations
 
 from novita_gpu.reconciler.runner import Runner
 from tests.conftest import Api
-from tests.spot.helpers import event_types, launch, live_upstream, reclaim, recover, view
+from tests.spot.helpers import (
+    assert_left_stopped,
+    event_types,
+    launch,
+    live_upstream,
+    reclaim,
+    recover,
+    view,
+)
 
 
 class TestNotice:
@@ -30,13 +38,7 @@ class TestNotice:
 class TestModes:
     async def test_none_stays_stopped_with_the_reason(self, api: Api, runner: Runner) -> None:
         inst = await launch(api, runner, "left", "none")
-        await reclaim(api, runner, inst["novitaInstanceId"])
-        await recover(api, runner)
-        stopped = await view(api, inst["id"])
-        assert stopped["status"] == "stopped"
-        assert "reclaimed" in stopped["lastError"]
-        assert stopped["spot"]["lastRecovery"]["outcome"] == "stopped"
-        assert "POST /gpu/instance/migrate" not in api.world.request_counts()
+        assert await assert_left_stopped(api, runner, inst, "reclaimed") == "stopped"
 
     async def test_migrate_keeps_the_upstream_instance(self, api: Api, runner: Runner) -> None:
         inst = await launch(api, runner, "moved", None)  # migrate is the spot default

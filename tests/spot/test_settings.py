@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from novita_gpu.reconciler.schedule import default_jobs
 from tests.spot.conftest import AppFactory
-from tests.spot.helpers import launch, reclaim, recover, view
+from tests.spot.helpers import assert_left_stopped, launch, reclaim, recover, view
 from tests.support.settings import make_settings
 
 
@@ -17,13 +17,8 @@ def test_interval_minutes_is_the_recovery_cadence() -> None:
 async def test_turned_off_leaves_it_stopped_with_a_reason(app_with: AppFactory) -> None:
     async with app_with(migration_enabled=False) as (api, runner):
         inst = await launch(api, runner, "off", "migrate")
-        await reclaim(api, runner, inst["novitaInstanceId"])
-        await recover(api, runner)
-        stopped = await view(api, inst["id"])
-        assert stopped["status"] == "stopped"
-        assert "MIGRATION_ENABLED=false" in stopped["lastError"]
-        assert stopped["spot"]["lastRecovery"]["outcome"] == "disabled"
-        assert "POST /gpu/instance/migrate" not in api.world.request_counts()
+        outcome = await assert_left_stopped(api, runner, inst, "MIGRATION_ENABLED=false")
+        assert outcome == "disabled"
 
 
 async def test_dry_run_reports_and_changes_nothing(app_with: AppFactory) -> None:
