@@ -57,6 +57,9 @@ def _hold(ctx: AppContext) -> timedelta:
 
 
 async def _claimed(ctx: AppContext, phases: tuple[Phase, ...], owner: str) -> list[Instance]:
+    async with ctx.db.read() as session:
+        if not await SpotRepository(session).any_in(phases):
+            return []
     async with ctx.db.write() as session, session.begin():
         ids = await SpotRepository(session).claim(
             phases, owner=owner, now=ctx.clock.now(), hold=_hold(ctx), limit=BATCH

@@ -31,6 +31,15 @@ class SpotRepository:
             condition, owner=owner, now=now, hold=hold, limit=limit
         )
 
+    async def any_in(self, phases: Iterable[Phase]) -> bool:
+        """Whether any instance is in one of ``phases`` (a read, so idle ticks write nothing)."""
+        query = (
+            select(Instance.id)
+            .where(Instance.recovery_phase.in_([p.value for p in phases]))
+            .limit(1)
+        )
+        return (await self.session.execute(query)).first() is not None
+
     async def by_phase(self) -> dict[str, int]:
         """Live instances per recovery phase."""
         query = (
