@@ -37,7 +37,7 @@ async def settled(live: LiveStack, instance_id: str, status: str) -> None:
         done = last.get("outcome") in ("migrated", "recreated", "stopped")
         return bool(done and body["status"] == status and body["spot"]["recovery"] is None)
 
-    await live.wait_for(check, timeout=30, what=f"{instance_id} {status}")
+    await live.wait_for(check, timeout=90, what=f"{instance_id} {status}")
 
 
 def in_order(events: list[str], expected: list[str]) -> bool:
