@@ -31,7 +31,11 @@ from novita_gpu.client._errors import (
 )
 from novita_gpu.client._models import (
     ActionResult,
+    AutoDelete,
     AutoStop,
+    AutoStopCheck,
+    AutoStopStats,
+    CheckedInstance,
     ConnectionDetails,
     CreateResult,
     Event,
@@ -43,7 +47,10 @@ from novita_gpu.client._models import (
     PortMapping,
     ProbeResult,
     ProductOffer,
+    Spend,
     Spot,
+    SyncChange,
+    SyncResult,
 )
 
 __all__ = [
@@ -53,7 +60,11 @@ __all__ = [
     "ActionResult",
     "AsyncClient",
     "AuthenticationError",
+    "AutoDelete",
     "AutoStop",
+    "AutoStopCheck",
+    "AutoStopStats",
+    "CheckedInstance",
     "Client",
     "ConflictError",
     "ConnectionDetails",
@@ -75,8 +86,11 @@ __all__ = [
     "ProductOffer",
     "RateLimitedError",
     "Retries",
+    "Spend",
     "SpendLimitError",
     "Spot",
+    "SyncChange",
+    "SyncResult",
     "UpstreamError",
     "ValidationError",
     "WaitError",

@@ -1,4 +1,4 @@
-"""Typed views of the server's JSON (SPEC 2.2, 2.5, 2.8, 2.9).
+"""Typed views of the server's JSON.
 
 Field names are snake_case in Python and camelCase on the wire. Every model is tolerant:
 unknown fields are kept (``model_extra``) rather than rejected, and almost every field has a
@@ -53,12 +53,18 @@ class ProbeResult(Model):
 class HealthCheck(Model):
     status: str = "pending"
     checked_at: datetime | None = None
+    started_at: datetime | None = None
+    rounds: int | None = None
     endpoints: list[ProbeResult] = []
 
 
 class AutoStop(Model):
     enabled: bool = False
-    idle_minutes: int | None = None
+    idle_minutes: float | None = None
+
+
+class AutoDelete(Model):
+    after_stopped_minutes: float | None = None
 
 
 class Spot(Model):
@@ -73,7 +79,7 @@ class Spot(Model):
 
 
 class Instance(Model):
-    """One managed instance (SPEC 2.2 "Instance object")."""
+    """One managed instance."""
 
     id: str
     name: str
@@ -94,6 +100,9 @@ class Instance(Model):
     connection_details: ConnectionDetails = ConnectionDetails()
     health_check: HealthCheck = HealthCheck()
     auto_stop: AutoStop = AutoStop()
+    auto_delete: AutoDelete = AutoDelete()
+    max_runtime_minutes: float | None = None
+    spot_recovery: str | None = None
     spot: Spot = Spot()
     webhook_url: str | None = None
     last_used_at: datetime | None = None
@@ -158,7 +167,7 @@ class InstancePage(Model):
 
 
 class Event(Model):
-    """A state change (SPEC 2.5), from the history or the live stream.
+    """A state change, from the history or the live stream.
 
     The stream sends the webhook payload, which names the type ``event``; the history names
     it ``type``. Both land in :attr:`type`. ``instance`` is present in stream events.
@@ -213,3 +222,73 @@ class Health(Model):
     version: str | None = None
     mode: str | None = None
     services: dict[str, Any] = {}
+
+
+# Cost control
+
+
+class CheckedInstance(Model):
+    """One instance a cost-control rule applied to in a check."""
+
+    instance_id: str
+    name: str | None = None
+    action: str
+    reason: str
+    outcome: str
+    error: str | None = None
+
+
+class AutoStopCheck(Model):
+    """The result of one auto-stop check (``lastResult``, or a trigger's answer)."""
+
+    checked_at: datetime | None = None
+    dry_run: bool = True
+    checked: int = 0
+    eligible: int = 0
+    stopped: int = 0
+    deleted: int = 0
+    errors: int = 0
+    duration_ms: int | None = None
+    instances: list[CheckedInstance] = []
+
+
+class Spend(Model):
+    running_usd_per_hour: float = 0.0
+    running_instances: int = 0
+    accrued_cost_usd: float = 0.0
+    saved_by_auto_stop_usd: float = 0.0
+
+
+class AutoStopStats(Model):
+    """``GET /api/instances/auto-stop/stats``."""
+
+    scheduler_running: bool = False
+    enabled: bool | None = None
+    check_interval_minutes: float | None = None
+    default_inactivity_threshold_minutes: float | None = None
+    startup_grace_period_minutes: float | None = None
+    creation_grace_period_minutes: float | None = None
+    last_check_at: datetime | None = None
+    next_check_at: datetime | None = None
+    last_result: AutoStopCheck | None = None
+    last_error: str | None = None
+    spend: Spend | None = None
+
+
+class SyncChange(Model):
+    instance_id: str
+    name: str | None = None
+    from_status: str | None = Field(default=None, alias="from")
+    to_status: str | None = Field(default=None, alias="to")
+    upstream_status: str | None = None
+
+
+class SyncResult(Model):
+    """``POST /api/instances/sync``: what the pass changed (or would change)."""
+
+    dry_run: bool = False
+    checked: int = 0
+    upstream_instances: int = 0
+    changed: list[SyncChange] = []
+    missing: list[str] = []
+    duration_ms: int | None = None

@@ -1,4 +1,4 @@
-"""The public instance object (SPEC 2.2), built from a row.
+"""The public instance object, built from a row.
 
 Used by API responses, list items, webhook payloads and the event stream, so all of them show
 the same thing. Secrets are left out: registry credentials are never stored, the SSH password
@@ -63,11 +63,11 @@ class InstanceRecord(Protocol):
     @property
     def auto_stop_enabled(self) -> bool: ...
     @property
-    def auto_stop_idle_minutes(self) -> int | None: ...
+    def auto_stop_idle_minutes(self) -> float | None: ...
     @property
-    def auto_delete_after_stopped_minutes(self) -> int | None: ...
+    def auto_delete_after_stopped_minutes(self) -> float | None: ...
     @property
-    def max_runtime_minutes(self) -> int | None: ...
+    def max_runtime_minutes(self) -> float | None: ...
     @property
     def spot_recovery(self) -> str: ...
     @property
@@ -128,6 +128,13 @@ def iso(value: datetime | None) -> str | None:
 def usd(units: int | None) -> float | None:
     """Novita price units (1/100000 USD) as dollars."""
     return None if units is None else units / PRICE_UNITS_PER_USD
+
+
+def minutes(value: float | None) -> float | int | None:
+    """A duration in minutes as stored; whole numbers render as integers (``10``, not ``10.0``)."""
+    if value is None:
+        return None
+    return int(value) if float(value).is_integer() else value
 
 
 def redact_url(url: str | None) -> str | None:
@@ -212,7 +219,7 @@ def instance_view(
     ssh_password: str | None = None,
     source: str = "managed",
 ) -> dict[str, Any]:
-    """The instance object of SPEC 2.2 (camelCase, JSON-ready) from a row or an ORM object.
+    """The public instance object (camelCase, JSON-ready) from a row or an ORM object.
 
     Rows of :data:`VIEW_COLUMNS` are read through their mapping: attribute access on a
     SQLAlchemy row costs several times more, and list pages build a hundred views at once.
@@ -240,9 +247,12 @@ def instance_view(
         "portMappings": list(f["port_mappings"] or []),
         "connectionDetails": _connection(f["connection"], f["port_mappings"], ssh_password),
         "healthCheck": _health_check(f["health_check"]),
-        "autoStop": {"enabled": f["auto_stop_enabled"], "idleMinutes": f["auto_stop_idle_minutes"]},
-        "autoDelete": {"afterStoppedMinutes": f["auto_delete_after_stopped_minutes"]},
-        "maxRuntimeMinutes": f["max_runtime_minutes"],
+        "autoStop": {
+            "enabled": f["auto_stop_enabled"],
+            "idleMinutes": minutes(f["auto_stop_idle_minutes"]),
+        },
+        "autoDelete": {"afterStoppedMinutes": minutes(f["auto_delete_after_stopped_minutes"])},
+        "maxRuntimeMinutes": minutes(f["max_runtime_minutes"]),
         "spotRecovery": f["spot_recovery"],
         "spot": _spot(f),
         "webhookUrl": redact_url(f["webhook_url"]),

@@ -1,7 +1,7 @@
 """spot recovery: phase, reclaimed upstream id, recovery count and last outcome
 
 Revision ID: spot
-Revises: 0001
+Revises: cost_control
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from alembic import op
 import novita_gpu.db.types
 
 revision: str = "spot"
-down_revision: str | None = "0001"
+down_revision: str | None = "cost_control"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
