@@ -44,6 +44,7 @@ from novita_gpu.observability.metrics_router import router as metrics_router
 from novita_gpu.reconciler.router import router as sync_router
 from novita_gpu.reconciler.runner import Runner
 from novita_gpu.reconciler.schedule import default_jobs
+from novita_gpu.spot.router import router as spot_router
 from novita_gpu.upstream import NovitaClient, UpstreamPolicy
 from novita_gpu.web import install_web
 from novita_gpu.webhooks.dispatcher import run_webhook_dispatcher
@@ -176,6 +177,7 @@ def create_app(settings: Settings, options: AppOptions | None = None) -> FastAPI
     # Fixed paths under /api/instances go before the instance routes' /{instanceId}.
     app.include_router(autostop_router)
     app.include_router(sync_router)
+    app.include_router(spot_router)
     app.include_router(instances_router)
     app.include_router(events_router)
     app.include_router(webhooks_router)

@@ -32,12 +32,26 @@ from novita_gpu.core.config import Settings
 from novita_gpu.db.migrate import upgrade
 from novita_gpu.edge.protocol import EnvelopeHttpToolsProtocol
 from novita_gpu.emulator import EmulatorConfig, EmulatorServer
+from novita_gpu.emulator.config import RECLAIM_RATE_ENV
 from novita_gpu.emulator.shapes import Shapes
 from novita_gpu.observability.logging import configure_logging
 
 _console = Console(stderr=True)
 # Open event streams and long-polls would otherwise hold a shutdown until clients leave.
 GRACEFUL_SHUTDOWN_SECONDS = 5
+
+
+_RECLAIM_HELP = (
+    "Random spot reclaims per running spot instance per hour, to watch recovery happen"
+    f" ({RECLAIM_RATE_ENV})"
+)
+
+
+def _set_reclaim_rate(rate: float | None) -> None:
+    """The emulator reads its settings from the environment (also in a worker's child
+    process), so the flag becomes the variable."""
+    if rate is not None:
+        os.environ[RECLAIM_RATE_ENV] = str(rate)
 
 
 def serve(
@@ -53,8 +67,12 @@ def serve(
     fresh_emulator: bool = typer.Option(
         False, "--fresh-emulator", help="Start the embedded emulator from an empty world."
     ),
+    emulator_reclaim_rate: float | None = typer.Option(
+        None, min=0, help=_RECLAIM_HELP + " (embedded emulator only)."
+    ),
 ) -> None:
     """Run the API server (applies database migrations first)."""
+    _set_reclaim_rate(emulator_reclaim_rate)
     overrides: dict[str, object] = {"host": host, "port": port}
     if emulator:
         overrides["novita_api_key"] = None
@@ -209,8 +227,10 @@ def emulator(
     shapes: str | None = typer.Option(
         None, help="Response shape set: default, docs, sdk or hostile (NOVITA_EMULATOR_SHAPES)."
     ),
+    reclaim_rate: float | None = typer.Option(None, min=0, help=_RECLAIM_HELP + "."),
 ) -> None:
     """Run the Novita emulator alone (a fake Novita API for tests and demos)."""
+    _set_reclaim_rate(reclaim_rate)
     configure_logging("warning")
     try:
         config = EmulatorConfig.from_env()

@@ -17,7 +17,7 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from novita_gpu.catalog.service import Offer
+from novita_gpu.catalog.service import Offer, OfferQuery
 from novita_gpu.context import AppContext
 from novita_gpu.core.errors import ServiceError
 from novita_gpu.db.models import Instance
@@ -88,6 +88,20 @@ async def _template_tools(
         return ()
     exposed = {(p.port, p.type) for p in ports}
     return tuple(tool for tool in spec.tools if (tool.port, tool.type) in exposed)
+
+
+def offer_query_for(instance: Instance, *, region: str | None) -> OfferQuery:
+    """The offer query that creates ``instance`` again from its row: the same product, GPUs,
+    disk and billing mode, within its allowed regions and price cap; ``region`` goes first."""
+    return OfferQuery(
+        product_name=instance.product_name,
+        region=region,
+        regions=list(instance.regions_allowed or []) or None,
+        billing_mode="spot" if instance.billing_mode == "spot" else "onDemand",
+        max_price_per_hour=instance.max_price_per_hour,
+        gpu_num=instance.gpu_num,
+        rootfs_size=instance.rootfs_size,
+    )
 
 
 async def _request(ctx: AppContext, instance: Instance) -> CreateInstanceRequest:

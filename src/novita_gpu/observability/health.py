@@ -26,6 +26,7 @@ from novita_gpu.db.models import Lease
 from novita_gpu.deps import ContextDep
 from novita_gpu.instances.repository import InstanceRepository
 from novita_gpu.reconciler.leases import LeaseRepository
+from novita_gpu.spot.status import spot_figures
 from novita_gpu.upstream import UpstreamCondition
 from novita_gpu.webhooks.repository import Backlog, DeliveryRepository
 
@@ -224,6 +225,7 @@ async def get_health(ctx: ContextDep) -> JSONResponse:
         "jobs": _jobs_report(jobs, now),
         "milestones": _marks_report(marks),
         "upstream": _upstream_report(ctx),
+        "spot": await spot_figures(ctx) if database else None,
     }
     return JSONResponse(body, status_code=503 if status == "unhealthy" else 200)
 

@@ -145,6 +145,12 @@ class Metrics:
             "Price x time not run after auto-stops, until the next start (USD)",
             registry=r,
         )
+        self.spot_recoveries = Counter(
+            "novita_gpu_spot_recoveries",
+            "Spot reclaims and what recovery made of them",
+            ["event"],  # reclaim, migrated, recreated, failed
+            registry=r,
+        )
 
     def observe_skipped_item(self, endpoint: str) -> None:
         """An unreadable item in an upstream list was skipped (counted once per item)."""

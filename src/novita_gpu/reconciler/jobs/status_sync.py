@@ -26,6 +26,7 @@ from novita_gpu.instances.transitions import change_status
 from novita_gpu.instances.uow import Change, UnitOfWork, update_instance, update_instances
 from novita_gpu.reconciler.leases import LeaseRepository
 from novita_gpu.reconciler.runner import JobContext
+from novita_gpu.spot.reclaim import ReclaimPolicy, fold_spot
 from novita_gpu.upstream import (
     InstanceListing,
     UpstreamError,
@@ -79,9 +80,15 @@ def _upstream_failure(instance: Instance, snapshot: UpstreamInstance) -> str | N
 
 
 async def fold_snapshot(
-    uow: UnitOfWork, instance: Instance, snapshot: UpstreamInstance, *, detailed: bool
+    uow: UnitOfWork,
+    instance: Instance,
+    snapshot: UpstreamInstance,
+    *,
+    detailed: bool,
+    spot: ReclaimPolicy,
 ) -> bool:
-    """Apply a snapshot and the status it implies; True if anything changed."""
+    """Apply a snapshot and the status it implies (a spot reclaim's included); True if
+    anything changed."""
     before = _fingerprint(instance)
     apply_snapshot(instance, snapshot, detailed=detailed)
     error = _upstream_failure(instance, snapshot)
@@ -89,7 +96,8 @@ async def fold_snapshot(
         await change_status(uow.recorder, instance, Status.FAILED, error=f"Novita: {error}")
     else:
         status = fold_upstream_status(Status(instance.status), snapshot.status)
-        await change_status(uow.recorder, instance, status)
+        if not await fold_spot(uow, instance, status, spot):
+            await change_status(uow.recorder, instance, status)
     changed = _fingerprint(instance) != before
     if changed:
         instance.updated_at = uow.recorder.clock.now()
@@ -114,7 +122,7 @@ async def _apply_listing(ctx: AppContext, listing: InstanceListing, started: dat
                 missing.append(row.id)
             continue
         if _needs_update(row, snapshot):
-            changes[row.id] = _folder(snapshot)
+            changes[row.id] = _folder(ctx, snapshot)
     batch = list(changes.items())
     for start in range(0, len(batch), WRITE_BATCH):
         await update_instances(ctx, dict(batch[start : start + WRITE_BATCH]))
@@ -134,9 +142,11 @@ def _needs_update(row: Instance, snapshot: UpstreamInstance) -> bool:
     return fold_upstream_status(Status(row.status), snapshot.status).value != row.status
 
 
-def _folder(snapshot: UpstreamInstance) -> Change:
+def _folder(ctx: AppContext, snapshot: UpstreamInstance) -> Change:
+    spot = ReclaimPolicy(ctx.settings.migration_enabled, ctx.metrics)
+
     async def change(uow: UnitOfWork, instance: Instance) -> None:
-        await fold_snapshot(uow, instance, snapshot, detailed=False)
+        await fold_snapshot(uow, instance, snapshot, detailed=False, spot=spot)
 
     return change
 
@@ -154,7 +164,7 @@ async def _confirm_missing(ctx: AppContext, instance_id: str) -> None:
     except UpstreamError as exc:
         _log.info("could not confirm a missing instance", instance_id=instance_id, error=str(exc))
         return
-    await update_instance(ctx, instance_id, _folder(snapshot))
+    await update_instance(ctx, instance_id, _folder(ctx, snapshot))
 
 
 async def _gone(uow: UnitOfWork, instance: Instance) -> None:
