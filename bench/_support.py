@@ -144,7 +144,13 @@ def _ms(text: str) -> float:
 
 
 def run_wrk(url: str, *, connections: int, seconds: int, script: Path | None = None) -> LoadResult:
-    command = [ensure_wrk(), "-t2", f"-c{connections}", f"-d{seconds}s", "--latency"]
+    command = [
+        ensure_wrk(),
+        f"-t{min(2, connections)}",
+        f"-c{connections}",
+        f"-d{seconds}s",
+        "--latency",
+    ]
     if script is not None:
         command += ["-s", str(script)]
     output = subprocess.run([*command, url], check=True, capture_output=True, text=True).stdout

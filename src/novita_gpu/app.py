@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TypedDict
 
 import httpx
@@ -18,12 +19,7 @@ from fastapi import Depends, FastAPI
 from starlette.middleware.cors import CORSMiddleware
 
 from novita_gpu import __version__
-from novita_gpu.auth.middleware import (
-    AuthMiddleware,
-    KnownTokens,
-    RateLimitMiddleware,
-    TokenSource,
-)
+from novita_gpu.auth.principal import KnownToken, TokenSource
 from novita_gpu.auth.scopes import method_scope
 from novita_gpu.auth.tokens import TokenRepository
 from novita_gpu.autostop.router import router as autostop_router
@@ -36,16 +32,21 @@ from novita_gpu.core.http_errors import install_error_handlers
 from novita_gpu.core.openapi import install_openapi
 from novita_gpu.db.engine import Database
 from novita_gpu.db.migrate import upgrade_async
+from novita_gpu.db.notify import CommitListener
+from novita_gpu.edge.app import EdgeApp
+from novita_gpu.edge.middleware import Edge
+from novita_gpu.edge.ratelimit import RateLimiter
 from novita_gpu.events.router import router as events_router
+from novita_gpu.instances.fast_reads import FastReads
 from novita_gpu.instances.router import router as instances_router
 from novita_gpu.observability import health
 from novita_gpu.observability.metrics import Metrics
 from novita_gpu.observability.metrics_router import router as metrics_router
-from novita_gpu.observability.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from novita_gpu.reconciler.router import router as sync_router
 from novita_gpu.reconciler.runner import Runner
 from novita_gpu.reconciler.schedule import default_jobs
 from novita_gpu.request_guards import no_nul_bytes
+from novita_gpu.spot.router import router as spot_router
 from novita_gpu.upstream import NovitaClient, UpstreamPolicy
 from novita_gpu.web import install_web
 from novita_gpu.webhooks.dispatcher import run_webhook_dispatcher
@@ -113,6 +114,7 @@ async def _build_context(
         policy=options.upstream_policy or upstream_policy(settings),
         clock=options.clock,
         observer=metrics.observe_upstream,
+        on_item_skipped=metrics.observe_skipped_item,
     )
     catalog = CatalogService(
         upstream,
@@ -129,11 +131,12 @@ def create_app(settings: Settings, options: AppOptions | None = None) -> FastAPI
     metrics = Metrics()
     contexts: list[AppContext] = []
 
-    async def database_tokens() -> KnownTokens:
+    async def database_tokens() -> list[KnownToken]:
         if not contexts:
             return []
         async with contexts[0].db.read() as session:
-            return await TokenRepository(session).active_digests()
+            rows = await TokenRepository(session).active_identities()
+        return [KnownToken(*row) for row in rows]
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[State]:
@@ -143,6 +146,10 @@ def create_app(settings: Settings, options: AppOptions | None = None) -> FastAPI
             stack.callback(contexts.clear)
             # Runs before the database closes: open SSE streams finish.
             stack.callback(ctx.bus.close)
+            if ctx.db.dialect == "postgresql":
+                listener = CommitListener(settings.database_url, ctx.bus.notify)
+                listener.start()
+                stack.push_async_callback(listener.stop)
             psutil.cpu_percent(interval=None)  # prime the CPU sampler for /health
             if opts.background:
                 runner = Runner(ctx, default_jobs(settings), [run_webhook_dispatcher])
@@ -153,12 +160,14 @@ def create_app(settings: Settings, options: AppOptions | None = None) -> FastAPI
                 hook(ctx)
             yield {"ctx": ctx}
 
-    app = FastAPI(
+    app = EdgeApp(
         title="novita-gpu",
         version=__version__,
         description="Self-hosted control plane for GPU instances on Novita.ai",
         lifespan=lifespan,
         dependencies=[Depends(no_nul_bytes), Depends(method_scope)],
+        # Our metrics are Prometheus'; FastAPI's OpenTelemetry hooks cost time per request.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
         # Replaced by install_web's pages, which load their assets from the package.
         docs_url=None,
         redoc_url=None,
@@ -171,6 +180,7 @@ def create_app(settings: Settings, options: AppOptions | None = None) -> FastAPI
     # Fixed paths under /api/instances go before the instance routes' /{instanceId}.
     app.include_router(autostop_router)
     app.include_router(sync_router)
+    app.include_router(spot_router)
     app.include_router(instances_router)
     app.include_router(events_router)
     app.include_router(webhooks_router)
@@ -180,32 +190,38 @@ def create_app(settings: Settings, options: AppOptions | None = None) -> FastAPI
 
 
 def _add_middleware(
-    app: FastAPI, settings: Settings, metrics: Metrics, tokens: TokenSource
+    app: EdgeApp, settings: Settings, metrics: Metrics, tokens: TokenSource
 ) -> None:
-    """Outermost first: request ids, CORS, rate limit, auth, body limit."""
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
-    app.add_middleware(AuthMiddleware, source=tokens)
-    app.add_middleware(
-        RateLimitMiddleware,
-        max_requests=settings.rate_limit_max_requests,
-        window_seconds=settings.rate_limit_window_ms / 1000,
+    """Outside FastAPI's own stack, outermost first: CORS (so that browsers can read refusals
+    too), the request edge, then the rendered fast path of the hottest reads."""
+    limiter = RateLimiter(settings.rate_limit_max_requests, settings.rate_limit_window_ms / 1000)
+    app.outer_layers.append(FastReads)
+    app.outer_layers.append(
+        partial(
+            Edge,
+            tokens=tokens,
+            limiter=limiter,
+            metrics=metrics,
+            max_body_bytes=settings.max_body_bytes,
+        )
     )
     if settings.enable_cors and settings.allowed_origins:
-        app.add_middleware(
-            CORSMiddleware,
-            allow_origins=settings.allowed_origins,
-            allow_methods=["GET", "POST", "PUT", "DELETE"],
-            allow_headers=[
-                "Authorization",
-                "X-API-Key",
-                "Content-Type",
-                "Idempotency-Key",
-                "X-Request-ID",
-                "Last-Event-ID",
-            ],
-            expose_headers=["X-Request-ID", "X-Wait-Result", "Retry-After"],
+        app.outer_layers.append(
+            partial(
+                CORSMiddleware,
+                allow_origins=settings.allowed_origins,
+                allow_methods=["GET", "POST", "PUT", "DELETE"],
+                allow_headers=[
+                    "Authorization",
+                    "X-API-Key",
+                    "Content-Type",
+                    "Idempotency-Key",
+                    "X-Request-ID",
+                    "Last-Event-ID",
+                ],
+                expose_headers=["X-Request-ID", "X-Wait-Result", "Retry-After"],
+            )
         )
-    app.add_middleware(RequestContextMiddleware, metrics=metrics)
 
 
 def app_from_environment() -> FastAPI:

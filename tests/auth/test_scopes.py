@@ -9,7 +9,7 @@ import pytest
 from starlette.applications import Starlette
 
 from novita_gpu.app import create_app
-from novita_gpu.auth.scopes import Scope, parse_env_token
+from novita_gpu.auth.grants import Scope, parse_env_token
 from novita_gpu.auth.tokens import TokenRepository
 from novita_gpu.core.clock import ManualClock
 from tests.conftest import app_options

@@ -133,20 +133,22 @@ class TestTtlCache:
 
 
 QUERY = OfferQuery("RTX 4090 24GB")
+MODES = 2
+"""Products are asked once per billing mode (``billingMethod=onDemand`` and ``spot``)."""
 
 
 class TestCatalogCaching:
-    async def test_one_products_call_covers_every_region_and_billing_mode(
+    async def test_one_products_call_per_billing_mode_covers_every_region(
         self, catalog: CatalogService, world: World
     ) -> None:
         await catalog.choose_offers(QUERY)
         await catalog.choose_offers(OfferQuery("A100 80GB", billing_mode="onDemand"))
         await catalog.product_offers()
 
-        assert calls(world, "GET /products") == 1
+        assert calls(world, "GET /products") == 2  # billingMethod=onDemand, then spot
         assert calls(world, "GET /clusters") == 1
         products = catalog.stats()["caches"]["products"]
-        assert (products["misses"], products["hits"]) == (1, 2)
+        assert (products["misses"], products["hits"]) == (2, 4)
 
     async def test_entries_expire_after_the_ttl(
         self, catalog: CatalogService, world: World, clock: ManualClock
@@ -157,7 +159,7 @@ class TestCatalogCaching:
         clock.advance(1)
         await catalog.choose_offers(QUERY)
 
-        assert calls(world, "GET /products") == 2
+        assert calls(world, "GET /products") == 2 * MODES
 
     async def test_ten_concurrent_lookups_make_one_upstream_call(
         self, catalog: CatalogService, world: World
@@ -165,9 +167,9 @@ class TestCatalogCaching:
         results = await asyncio.gather(*(catalog.choose_offers(QUERY) for _ in range(10)))
 
         assert all(offers == results[0] for offers in results)
-        assert calls(world, "GET /products") == 1
+        assert calls(world, "GET /products") == MODES
         assert calls(world, "GET /clusters") == 1
-        assert catalog.stats()["caches"]["products"]["coalesced"] == 9
+        assert catalog.stats()["caches"]["products"]["coalesced"] == 9 * MODES
 
     async def test_ttl_zero_goes_upstream_every_time(
         self, make_catalog: MakeCatalog, world: World
@@ -177,7 +179,7 @@ class TestCatalogCaching:
         await catalog.choose_offers(QUERY)
         await catalog.choose_offers(QUERY)
 
-        assert calls(world, "GET /products") == 2
+        assert calls(world, "GET /products") == 2 * MODES
 
     async def test_clear_empties_only_catalog_caches(
         self, catalog: CatalogService, world: World
@@ -188,8 +190,11 @@ class TestCatalogCaching:
         cleared = catalog.clear()
         await catalog.choose_offers(QUERY)
 
-        assert cleared == {"cleared": {"products": 1, "clusters": 1, "templates": 1}, "total": 3}
-        assert calls(world, "GET /products") == 2
+        assert cleared == {
+            "cleared": {"products": MODES, "clusters": 1, "templates": 1},
+            "total": MODES + 2,
+        }
+        assert calls(world, "GET /products") == 2 * MODES
 
     async def test_a_failed_fetch_is_not_cached(
         self, catalog: CatalogService, world: World
@@ -201,7 +206,7 @@ class TestCatalogCaching:
         offers = await catalog.choose_offers(QUERY)
 
         assert offers[0].region == "CN-HK-01"
-        assert calls(world, "GET /products") == 4
+        assert calls(world, "GET /products") == 3 + MODES  # 3 refused, then one per mode
 
     async def test_capacity_changes_show_after_a_clear(
         self, catalog: CatalogService, world: World

@@ -157,9 +157,10 @@ class TestCacheRoutes:
         await ok(api.client, "GET", "/api/products")
 
         assert stats["ttlSeconds"] == 300
-        assert stats["caches"]["products"] == {"entries": 1, "hits": 1, "misses": 1, "coalesced": 0}
-        assert cleared == {"cleared": {"products": 1, "clusters": 1, "templates": 0}, "total": 2}
-        assert calls(api.world, "GET /products") == 2
+        # one cached answer per billing mode (billingMethod=onDemand and spot)
+        assert stats["caches"]["products"] == {"entries": 2, "hits": 2, "misses": 2, "coalesced": 0}
+        assert cleared == {"cleared": {"products": 2, "clusters": 1, "templates": 0}, "total": 3}
+        assert calls(api.world, "GET /products") == 4
 
 
 class TestUpstreamFailures:
@@ -177,13 +178,16 @@ class TestUpstreamFailures:
         assert third.headers["Retry-After"] == "30"
         assert api.ctx.upstream.breaker_state == "open"
 
-    async def test_an_unexpected_upstream_refusal_is_502_with_its_reason(self, api: Api) -> None:
+    async def test_a_refused_key_is_502_upstream_auth_failed_naming_the_setting(
+        self, api: Api
+    ) -> None:
         api.world.add_fault("error", "/clusters", status=403, reason="FORBIDDEN", message="no")
 
         response = await api.client.get("/api/regions")
 
         error = error_of(response, 502)
-        assert error["code"] == "UPSTREAM_ERROR"
+        assert error["code"] == "UPSTREAM_AUTH_FAILED"
+        assert "NOVITA_API_KEY" in error["message"]
         assert error["details"] == {
             "endpoint": "GET /clusters",
             "status": 403,

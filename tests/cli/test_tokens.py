@@ -28,7 +28,8 @@ async def active_digests(database_url: str) -> list[str]:
     db = Database.from_url(database_url)
     try:
         async with db.read() as session:
-            return [found for found, _ in await TokenRepository(session).active_digests()]
+            identities = await TokenRepository(session).active_identities()
+            return [digest for digest, _, _, _ in identities]
     finally:
         await db.dispose()
 

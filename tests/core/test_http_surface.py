@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 from collections.abc import AsyncIterator
 
 import pytest
+from starlette.applications import Starlette
 
-from tests.conftest import Api
+from novita_gpu.app import create_app
+from novita_gpu.core.clock import ManualClock
+from novita_gpu.core.config import Settings
+from tests.conftest import Api, app_options
+from tests.support.asgi import running_app
+from tests.support.live import free_port, serve_app
 
 
 def assert_envelope(body: dict[str, object], code: str) -> None:
@@ -87,8 +95,46 @@ class TestHealth:
         assert body["services"]["upstream"] == "up"
         assert body["performance"]["requestsPerMinute"] > 0
         assert body["system"]["memory"]["usedMB"] > 0
-        assert set(body["webhooks"]) == {"pending", "oldestPendingSeconds", "failed"}
+        assert set(body["webhooks"]) == {"pending", "oldestPendingSeconds", "failed", "retrying"}
+        assert body["upstream"]["condition"] in {"unknown", "up"}
 
     async def test_openapi_documents_the_instance_routes(self, api: Api) -> None:
         paths = (await api.client.get("/openapi.json")).json()["paths"]
         assert {"/api/instances", "/api/instances/{instance_id}", "/health"} <= paths.keys()
+
+
+class TestEdgeFailures:
+    async def test_unexpected_error_is_500_with_request_id(
+        self, settings: Settings, clock: ManualClock, emulator: Starlette
+    ) -> None:
+        app = create_app(settings, app_options(clock, emulator))
+
+        async def broken() -> None:
+            raise RuntimeError("boom")
+
+        app.add_api_route("/api/broken", broken)
+        async with running_app(app) as (client, _):
+            response = await client.get("/api/broken", headers={"X-Request-ID": "rid-500"})
+        assert response.status_code == 500
+        assert response.headers["X-Request-ID"] == "rid-500"
+        assert_envelope(response.json(), "INTERNAL_ERROR")
+        assert response.json()["error"]["requestId"] == "rid-500"
+        assert "boom" not in response.text
+
+    async def test_unparseable_request_gets_the_envelope(
+        self, settings: Settings, clock: ManualClock, emulator: Starlette
+    ) -> None:
+        """A 70 KB query string never reaches the app; the server still answers in JSON."""
+        app = create_app(settings, app_options(clock, emulator))
+        port = free_port()
+        async with serve_app(app, port):
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.write(f"GET /api/instances?name={'x' * 70_000} HTTP/1.1\r\n".encode())
+            writer.write(b"Host: test\r\n\r\n")
+            await writer.drain()
+            raw = await reader.read()
+            writer.close()
+        head, _, body = raw.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 400")
+        assert b"x-request-id: " in head
+        assert_envelope(json.loads(body), "VALIDATION_ERROR")

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 import httpx
@@ -136,3 +137,50 @@ def test_db_upgrade_is_repeatable(tmp_path: Path) -> None:
 def test_version() -> None:
     result = subprocess.run([*CLI, "--version"], capture_output=True, text=True, timeout=30)
     assert result.stdout.startswith("novita-gpu ")
+
+
+def wait_for_status(base: str, instance_id: str, status: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    seen = None
+    while time.monotonic() < deadline:
+        seen = httpx.get(f"{base}/api/instances/{instance_id}", timeout=5).json()["status"]
+        if seen == status:
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"{instance_id} is {seen}, never {status}")
+
+
+def test_restarting_serve_keeps_emulated_instances(
+    tmp_path: Path, stop_later: list[subprocess.Popen[str]]
+) -> None:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = clean_env(tmp_path, INSTANCE_POLL_INTERVAL="1")
+    first = start(["serve", "--port", str(port)], env, stop_later)
+    wait_for(f"{base}/health", first)
+    body = {
+        "name": "survivor",
+        "productName": "RTX 4090 24GB",
+        "templateId": "pytorch-jupyter",
+        "healthCheck": {"enabled": False},
+    }
+    instance_id = httpx.post(f"{base}/api/instances", json=body).json()["instanceId"]
+    wait_for_status(base, instance_id, "ready")
+    first.terminate()
+    first.communicate(timeout=15)
+    assert (tmp_path / "emulator-state.json").exists()
+
+    second = start(["serve", "--port", str(port)], env, stop_later)
+    wait_for(f"{base}/health", second)
+    restarted = time.time()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:  # until a full status-sync pass ran in the new process
+        health = httpx.get(f"{base}/health").json()
+        full = health["milestones"].get("status_sync:full", {}).get("at")
+        if full and datetime.fromisoformat(full).timestamp() > restarted:
+            break
+        time.sleep(0.2)
+    else:
+        raise AssertionError("no status-sync pass after the restart")
+    assert httpx.get(f"{base}/api/instances/{instance_id}").json()["status"] == "ready"
+    assert health["upstream"]["lastSync"]["seen"] == 1

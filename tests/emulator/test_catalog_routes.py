@@ -151,7 +151,7 @@ class TestTemplates:
         params = {"channel": "official,community,private", "isMyCommunity": "false"}
         first = (await client.get("/templates", params={**params, "pageSize": "4"})).json()
         second = (
-            await client.get("/templates", params={**params, "pageSize": "4", "pageNum": "2"})
+            await client.get("/templates", params={**params, "pageSize": "4", "pageNum": "1"})
         ).json()
         assert first["total"] == second["total"] == 6
         assert len(first["template"]) == 4

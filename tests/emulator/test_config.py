@@ -38,12 +38,16 @@ class TestFromEnv:
                 "NOVITA_EMULATOR_SPEED": "0.5",
                 "NOVITA_EMULATOR_NOT_FOUND_STATUS": "404",
                 "NOVITA_EMULATOR_API_KEYS": "sk_a, sk_b,",
+                "NOVITA_EMULATOR_RECLAIM_RATE": "2.5",
+                "NOVITA_EMULATOR_RECLAIM_NOTICE_SECONDS": "30",
             }
         )
         assert config.steps.pulling == 90
         assert config.speed == 0.5
         assert config.not_found_status == 404
         assert config.api_keys == ["sk_a", "sk_b"]
+        assert config.random_reclaim_rate_per_hour == 2.5
+        assert config.spot_reclaim_notice_seconds == 30
 
     @pytest.mark.parametrize(
         ("variable", "value"),
@@ -52,6 +56,7 @@ class TestFromEnv:
             ("NOVITA_EMULATOR_SPEED", "fast"),
             ("NOVITA_EMULATOR_SPEED", "-1"),
             ("NOVITA_EMULATOR_NOT_FOUND_STATUS", "500"),
+            ("NOVITA_EMULATOR_RECLAIM_RATE", "often"),
         ],
     )
     def test_bad_values_name_the_variable(self, variable: str, value: str) -> None:

@@ -93,7 +93,7 @@ class TestMigration:
         [job] = jobs["jobs"]
         assert job["Id"] == job_id
         assert job["instanceId"] == instance_id
-        assert job["state"] == {"state": "pulling", "error": "", "errorMessage": ""}
+        assert job["state"] == {"state": "pulling", "error": "", "errorMessage": "", "message": ""}
         assert job["createdAt"].isdigit()
         clock.advance(1)
         assert (await client.get("/jobs")).json()["jobs"][0]["state"]["state"] == "running"

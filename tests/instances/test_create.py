@@ -93,7 +93,7 @@ class TestRegionFallback:
         api.world.reset_request_counts()
         created = await create(api, region="CN-HK-01")
         assert created["region"] == "US-CA-06"  # next by spot price: 0.18 < 0.19 < 0.21
-        assert api.world.request_counts().get("GET /products", 0) == 1
+        assert api.world.request_counts().get("GET /products", 0) == 2  # one per billing mode
 
     async def test_create_refused_for_capacity_moves_to_next_region(self, api: Api) -> None:
         api.world.add_fault(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from fastapi import FastAPI
 
 from novita_gpu.app import AppOptions, create_app
 from novita_gpu.core.config import Settings
+from novita_gpu.edge.protocol import EnvelopeHttpToolsProtocol
 from novita_gpu.emulator import EmulatorConfig, EmulatorServer, World
 from tests.support.settings import make_settings
 
@@ -37,6 +39,7 @@ async def serve_app(app: FastAPI, port: int) -> AsyncIterator[uvicorn.Server]:
         port=port,
         log_config=None,
         lifespan="on",
+        http=EnvelopeHttpToolsProtocol,
         timeout_graceful_shutdown=5,
     )
     server = uvicorn.Server(config)
@@ -49,7 +52,29 @@ async def serve_app(app: FastAPI, port: int) -> AsyncIterator[uvicorn.Server]:
         yield server
     finally:
         server.should_exit = True
-        await asyncio.wait_for(task, timeout=30)
+        await _stopped(server, task)
+
+
+async def _stopped(server: uvicorn.Server, task: asyncio.Task[None]) -> None:
+    """Wait for ``task`` (the server) to end; if it does not within 30 s, fail with where every
+    task is stuck rather than hanging the suite (a cancelled wait could hang as well)."""
+    done, _ = await asyncio.wait({task}, timeout=30)
+    if done:
+        task.result()
+        return
+    stuck = _task_stacks()
+    server.force_exit = True
+    task.cancel()
+    await asyncio.wait({task}, timeout=5)
+    raise AssertionError(f"the server did not shut down within 30 s:\n{stuck}")
+
+
+def _task_stacks() -> str:
+    out = io.StringIO()
+    for pending in asyncio.all_tasks():
+        if not pending.done():
+            pending.print_stack(limit=8, file=out)
+    return out.getvalue()
 
 
 @dataclass

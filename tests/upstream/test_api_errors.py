@@ -8,6 +8,7 @@ from novita_gpu.core.errors import (
     InsufficientResource,
     ServiceError,
     TemplateNotFound,
+    UpstreamAuthFailed,
     UpstreamFailed,
     UpstreamTimedOut,
     UpstreamUnavailable,
@@ -70,7 +71,10 @@ EP = "GET /products"
             id="insufficient",
         ),
         pytest.param(
-            UpstreamAuthError("key", endpoint=EP, status_code=401), UpstreamFailed, None, id="auth"
+            UpstreamAuthError("key", endpoint=EP, status_code=401),
+            UpstreamAuthFailed,
+            None,
+            id="auth",
         ),
         pytest.param(
             UpstreamNotFound("gone", endpoint=EP, status_code=400),
@@ -101,7 +105,8 @@ def test_details_carry_what_upstream_said() -> None:
 
     mapped = upstream_error_to_service_error(error)
 
-    assert (mapped.status_code, mapped.code) == (502, "UPSTREAM_ERROR")
+    assert (mapped.status_code, mapped.code) == (502, "UPSTREAM_AUTH_FAILED")
+    assert mapped.message.startswith("Novita rejected the API key")
     assert mapped.details == {
         "endpoint": EP,
         "status": 403,

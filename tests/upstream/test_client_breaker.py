@@ -40,7 +40,6 @@ async def fail_times(client: NovitaClient, times: int) -> None:
         pytest.param(error_reply(500, "UNKNOWN"), id="5xx"),
         pytest.param(httpx.ReadTimeout("slow"), id="timeout"),
         pytest.param(httpx.ConnectError("refused"), id="refused"),
-        pytest.param(error_reply(429, "RATE_LIMIT_EXCEEDED"), id="429"),
     ],
 )
 async def test_transient_failures_open_it_and_calls_then_fail_fast(
@@ -184,3 +183,11 @@ async def test_retries_stop_when_the_breaker_opens(
     with pytest.raises(UpstreamCircuitOpen):
         await client.get_instance("x")
     assert len(novita.requests) == 2
+
+
+async def test_rate_limits_do_not_open_it(single_shot: NovitaClient, novita: FakeNovita) -> None:
+    novita.on(GET, error_reply(429, "RATE_LIMIT_EXCEEDED"))
+    await fail_times(single_shot, 5)
+    assert single_shot.breaker_state == "closed"
+    assert single_shot.health.condition.value == "unknown"
+    assert single_shot.health.last_rate_limited_at is not None

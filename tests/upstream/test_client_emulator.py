@@ -183,7 +183,7 @@ class TestInstancePaths:
         assert ready.created_at is not None
         assert ready.last_stopped_at is None
         assert ready.instance_price == 35000
-        page = await novita.list_instances(page_size=10, page_num=1, name="train")
+        page = await novita.list_instances(page_size=10, page_num=0, name="train")
         assert [(i.id, i.status) for i in page.instances] == [(instance_id, "running")]
         assert page.total == 1
 
@@ -208,10 +208,10 @@ class TestInstancePaths:
         migrated = await novita.migrate_instance(instance_id)
         assert migrated.instance_id == instance_id
         assert migrated.job_id
-        jobs = await novita.list_jobs(page_size=10, page_num=1, type="instanceMigrate")
+        jobs = await novita.list_jobs(page_size=10, page_num=0, type="instanceMigrate")
         assert [(job.id, job.instance_id) for job in jobs.jobs] == [(migrated.job_id, instance_id)]
         assert jobs.jobs[0].created_at is not None
-        one = await novita.list_jobs(page_size=10, page_num=1, job_id=migrated.job_id)
+        one = await novita.list_jobs(page_size=10, page_num=0, job_id=migrated.job_id)
         assert one.total == 1
 
     async def test_paging_over_many_instances(self, novita: NovitaClient, world: World) -> None:
@@ -220,7 +220,7 @@ class TestInstancePaths:
         everything = await novita.list_all_instances(page_size=3)
         assert sorted(i.name for i in everything) == [f"batch-{n}" for n in range(7)]
         counts = world.request_counts()
-        assert counts[f"GET {LIST}"] == 3
+        assert counts[f"GET {LIST}"] == 3  # pages 0, 1 and 2 (total reached)
 
 
 class TestRequestErrors:
@@ -263,7 +263,7 @@ class TestRequestErrors:
 class TestFaults:
     async def test_error_is_retried_then_succeeds(self, novita: NovitaClient, world: World) -> None:
         world.add_fault("error", LIST, count=2)
-        page = await novita.list_instances(page_size=10, page_num=1)
+        page = await novita.list_instances(page_size=10, page_num=0)
         assert page.instances == []
         assert world.request_counts()[f"GET {LIST}"] == 3
 
@@ -272,7 +272,7 @@ class TestFaults:
     ) -> None:
         world.add_fault("error", LIST, status=502)
         with pytest.raises(UpstreamServerError) as caught:
-            await novita.list_instances(page_size=10, page_num=1)
+            await novita.list_instances(page_size=10, page_num=0)
         assert caught.value.status_code == 502
         assert world.request_counts()[f"GET {LIST}"] == 3
 
@@ -281,33 +281,33 @@ class TestFaults:
     ) -> None:
         world.add_fault("error", LIST, status=400, reason="VALIDATOR_PARAM")
         with pytest.raises(UpstreamValidationError):
-            await novita.list_instances(page_size=10, page_num=1)
+            await novita.list_instances(page_size=10, page_num=0)
         assert world.request_counts()[f"GET {LIST}"] == 1
 
     async def test_rate_limit_honours_retry_after(
         self, novita: NovitaClient, world: World, clock: SteppingClock
     ) -> None:
         world.add_fault("rate_limit", LIST, count=1, retry_after=3)
-        await novita.list_instances(page_size=10, page_num=1)
+        await novita.list_instances(page_size=10, page_num=0)
         assert clock.sleeps == [3.0]
         assert world.request_counts()[f"GET {LIST}"] == 2
 
     async def test_persistent_rate_limit(self, novita: NovitaClient, world: World) -> None:
         world.add_fault("rate_limit", LIST, retry_after=2)
         with pytest.raises(UpstreamRateLimited) as caught:
-            await novita.list_instances(page_size=10, page_num=1)
+            await novita.list_instances(page_size=10, page_num=0)
         assert caught.value.retry_after == 2.0
 
     async def test_small_latency_is_fine(self, novita: NovitaClient, world: World) -> None:
         world.add_fault("latency", LIST, latency_ms=20)
-        assert (await novita.list_instances(page_size=10, page_num=1)).total == 0
+        assert (await novita.list_instances(page_size=10, page_num=0)).total == 0
 
     async def test_latency_beyond_the_timeout(
         self, make_emulator_client: MakeEmulatorClient, world: World
     ) -> None:
         world.add_fault("latency", LIST, latency_ms=400)
         with pytest.raises(UpstreamTimeout) as caught:
-            await make_emulator_client(max_attempts=1).list_instances(page_size=10, page_num=1)
+            await make_emulator_client(max_attempts=1).list_instances(page_size=10, page_num=0)
         assert caught.value.maybe_applied is True
 
     async def test_timeout(self, make_emulator_client: MakeEmulatorClient, world: World) -> None:
@@ -317,20 +317,20 @@ class TestFaults:
 
     async def test_timeout_once_then_retried(self, novita: NovitaClient, world: World) -> None:
         world.add_fault("timeout", LIST, count=1)
-        assert (await novita.list_instances(page_size=10, page_num=1)).total == 0
+        assert (await novita.list_instances(page_size=10, page_num=0)).total == 0
         assert world.request_counts()[f"GET {LIST}"] == 2
 
     async def test_drop(self, make_emulator_client: MakeEmulatorClient, world: World) -> None:
         world.add_fault("drop", LIST)
         with pytest.raises(UpstreamConnectionError) as caught:
-            await make_emulator_client(max_attempts=1).list_instances(page_size=10, page_num=1)
+            await make_emulator_client(max_attempts=1).list_instances(page_size=10, page_num=0)
         assert caught.value.maybe_applied is True
 
     async def test_lost_response_on_a_read_is_retried(
         self, novita: NovitaClient, world: World
     ) -> None:
         world.add_fault("lost_response", LIST, count=1)
-        assert (await novita.list_instances(page_size=10, page_num=1)).total == 0
+        assert (await novita.list_instances(page_size=10, page_num=0)).total == 0
         assert world.request_counts()[f"GET {LIST}"] == 2
 
     async def test_faults_through_the_admin_api(
@@ -340,7 +340,7 @@ class TestFaults:
         added = await emulator_http.post(f"{ADMIN_URL}/faults", json=fault)
         assert added.status_code == 200
         await emulator_http.post(f"{ADMIN_URL}/requests/reset")
-        await novita.list_instances(page_size=10, page_num=1)
+        await novita.list_instances(page_size=10, page_num=0)
         counts = (await emulator_http.get(f"{ADMIN_URL}/requests")).json()["counts"]
         assert counts == {f"GET {LIST}": 2}
 
@@ -406,7 +406,7 @@ class TestBreaker:
         world.add_fault(path=LIST, **fault)
         for _ in range(3):
             with pytest.raises((UpstreamServerError, UpstreamTimeout, UpstreamConnectionError)):
-                await novita.list_instances(page_size=10, page_num=1)
+                await novita.list_instances(page_size=10, page_num=0)
         assert novita.breaker_state == "open"
         with pytest.raises(UpstreamCircuitOpen):
             await novita.list_clusters()
@@ -429,9 +429,9 @@ class TestBreaker:
         fault_id = world.add_fault("error", LIST)
         for _ in range(3):
             with pytest.raises(UpstreamServerError):
-                await novita.list_instances(page_size=10, page_num=1)
+                await novita.list_instances(page_size=10, page_num=0)
         world.remove_fault(fault_id)
         clock.advance(30)
         assert novita.breaker_state == "half_open"
-        assert (await novita.list_instances(page_size=10, page_num=1)).total == 0
+        assert (await novita.list_instances(page_size=10, page_num=0)).total == 0
         assert novita.breaker_state == "closed"

@@ -208,3 +208,59 @@ class TestJobs:
     def test_page(self) -> None:
         page = JobPage.model_validate({"jobs": [payloads.JOB], "total": 1})
         assert [job.instance_id for job in page.jobs] == ["3560b7fec915bbf9"]
+
+
+class TestShapesSourcesDisagreeOn:
+    @pytest.mark.parametrize(
+        "node", [{"maxRootfsSize": 80}, [{"maxRootfsSize": 80}]], ids=["object", "list"]
+    )
+    def test_node_as_object_or_list(self, node: object) -> None:
+        parsed = UpstreamInstance.model_validate(payloads.instance(node=node))
+        assert [n.max_rootfs_size for n in parsed.node] == [80]
+
+    def test_ssh_as_the_typed_sdk_reads_it(self) -> None:
+        body = payloads.instance(
+            connectComponentSSH={
+                "user": "ubuntu",
+                "password": "pw",
+                "command": "ssh -p 39655 proxy.x",
+            },
+            sshCommand=None,
+            sshPassword=None,
+        )
+        parsed = UpstreamInstance.model_validate(body)
+        assert parsed.ssh == SSHEndpoint(host="proxy.x", port=39655, user="ubuntu")
+        assert parsed.ssh_password is not None
+        assert parsed.ssh_password.get_secret_value() == "pw"
+
+    @pytest.mark.parametrize("key", ["errorMessage", "message"])
+    def test_job_failure_reason_under_either_name(self, key: str) -> None:
+        job = Job.model_validate({**payloads.JOB, "state": {"state": "fail", key: "no capacity"}})
+        assert job.state.reason == "no capacity"
+
+    def test_product_without_spot_price_is_read_as_not_offered_for_spot(self) -> None:
+        product = Product.model_validate(
+            {k: v for k, v in payloads.PRODUCT.items() if k != "spotPrice"}
+        )
+        assert product.spot_price is None
+        assert product.spot_price_usd is None
+
+
+class TestUnreadableListItems:
+    def test_a_bad_instance_is_skipped_with_its_id(self) -> None:
+        page = InstancePage.model_validate(
+            {"instances": [payloads.instance(), {"id": "bad", "portMappings": 7}], "total": "2"}
+        )
+        assert [i.id for i in page.instances] == ["3560b7fec915bbf9"]
+        assert [(s.index, s.item_id) for s in page.skipped] == [(1, "bad")]
+        assert page.total == 2
+
+    def test_a_bad_job_is_skipped(self) -> None:
+        page = JobPage.model_validate({"jobs": [payloads.JOB, {"type": "x"}], "total": 2})
+        assert len(page.jobs) == 1
+        assert page.skipped[0].item_id is None
+        assert "Id" in page.skipped[0].problem or "id" in page.skipped[0].problem
+
+    def test_a_page_that_is_not_a_list_still_fails_whole(self) -> None:
+        with pytest.raises(ValueError, match="instances"):
+            InstancePage.model_validate({"instances": "nope"})

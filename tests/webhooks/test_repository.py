@@ -60,8 +60,27 @@ class TestBacklog:
         await new_event(api, receiver, "waiting")
         api.clock.advance(301)
         body = (await api.client.get("/health")).json()
-        assert body["webhooks"] == {"pending": 1, "oldestPendingSeconds": 301.0, "failed": 1}
+        assert body["webhooks"] == {
+            "pending": 1,
+            "oldestPendingSeconds": 301.0,
+            "failed": 1,
+            "retrying": 0,
+        }
         assert body["services"]["webhooks"] == "degraded"
+
+    async def test_failing_deliveries_degrade_webhooks_until_they_succeed(
+        self, api: Api, receiver: Receiver, dispatcher: WebhookDispatcher
+    ) -> None:
+        receiver.script(status(503))
+        await new_event(api, receiver, "flaky")
+        await dispatcher.run_once()
+        failing = (await api.client.get("/health")).json()
+        assert failing["services"]["webhooks"] == "degraded"
+        assert failing["webhooks"]["retrying"] == 1
+        [row] = await deliveries(api.ctx)
+        api.clock.set(row.next_attempt_at)
+        await dispatcher.run_once()
+        assert (await api.client.get("/health")).json()["services"]["webhooks"] == "up"
 
 
 class TestDue:

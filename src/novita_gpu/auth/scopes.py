@@ -1,4 +1,4 @@
-"""Token scopes and who is calling: the principal the auth layer attaches to each request.
+"""Who may do what: token scopes enforced as FastAPI dependencies.
 
 Two scopes, ``admin`` including ``read``:
 
@@ -11,78 +11,64 @@ Two scopes, ``admin`` including ``read``:
 ``API_TOKENS`` entries are ``token`` (admin, as before scopes existed) or ``read:token`` /
 ``admin:token``. Database tokens carry their scope in the ``scope`` column.
 
-The auth layer (:mod:`novita_gpu.auth.middleware`) identifies the caller and stores a
-:class:`Principal` in the ASGI scope with :func:`attach`. The rules here are FastAPI
-dependencies that read it back: a request without one has no rights (refused), so a route
-can never be reached with more rights than the auth layer granted.
+The request edge (:mod:`novita_gpu.edge`) identifies the caller and stores its
+:class:`~novita_gpu.auth.principal.Principal` as ``scope["state"]["principal"]``: None there
+means no valid token on a path the edge keeps open (``/health``, the dashboard page). The rules
+here read it back; a request with no principal recorded at all has no rights (refused), so a
+route can never be reached with more rights than the edge granted.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from enum import StrEnum
 from typing import Annotated
 
 from fastapi import Depends, Query
 from starlette.requests import Request
 from starlette.types import Scope as AsgiScope
 
+from novita_gpu.auth.grants import Scope
+from novita_gpu.auth.principal import PRINCIPAL_KEY, Principal
 from novita_gpu.core.errors import Forbidden, Unauthorized
 
-_KEY = "novita_gpu.principal"
+__all__ = ["Scope", "method_scope", "secrets_access", "sees_details"]
+
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+_UNSET = object()
 
 
-class Scope(StrEnum):
-    READ = "read"
-    ADMIN = "admin"
+class Caller:
+    """The principal of one request as the scope rules see it: ``principal`` None is an
+    anonymous caller of an open path; ``recorded`` False means the edge set nothing."""
 
+    __slots__ = ("principal", "recorded")
 
-@dataclass(frozen=True)
-class Principal:
-    """Who is calling. ``scope`` None means anonymous (only open paths let one through)."""
+    def __init__(self, principal: Principal | None, recorded: bool) -> None:
+        self.principal = principal
+        self.recorded = recorded
 
-    subject: str
-    scope: Scope | None
+    @property
+    def scope(self) -> Scope | None:
+        return self.principal.scope if self.principal is not None else None
 
     def allows(self, needed: Scope) -> bool:
         return self.scope is Scope.ADMIN or self.scope is needed
 
 
-ANONYMOUS = Principal("anonymous", None)
-"""No valid token, on a path the auth layer keeps open (``/health``, the dashboard page)."""
-UNIDENTIFIED = Principal("unidentified", None)
-"""No principal attached at all: treated as having no rights."""
-# A server without any token is open to whoever can reach it (loopback only, or explicitly
-# ALLOW_UNAUTHENTICATED): every caller has every right.
-LOCAL = Principal("local", Scope.ADMIN)
+def caller_of(scope: AsgiScope) -> Caller:
+    found = scope.get("state", {}).get(PRINCIPAL_KEY, _UNSET)
+    if found is None or isinstance(found, Principal):
+        return Caller(found, recorded=True)
+    return Caller(None, recorded=False)
 
 
-def parse_env_token(entry: str) -> tuple[str, Scope]:
-    """An ``API_TOKENS`` entry as (token, scope): ``read:tok``, ``admin:tok`` or ``tok``."""
-    prefix, sep, rest = entry.partition(":")
-    if sep and rest and prefix in {Scope.READ.value, Scope.ADMIN.value}:
-        return rest, Scope(prefix)
-    return entry, Scope.ADMIN
+async def current_caller(request: Request) -> Caller:
+    return caller_of(request.scope)
 
 
-def attach(scope: AsgiScope, principal: Principal) -> None:
-    scope[_KEY] = principal
+CurrentPrincipal = Annotated[Caller, Depends(current_caller)]
 
 
-def principal_of(scope: AsgiScope) -> Principal:
-    found = scope.get(_KEY)
-    return found if isinstance(found, Principal) else UNIDENTIFIED
-
-
-async def current_principal(request: Request) -> Principal:
-    return principal_of(request.scope)
-
-
-CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
-
-
-def _require(principal: Principal, needed: Scope) -> None:
+def _require(principal: Caller, needed: Scope) -> None:
     if principal.scope is None:
         raise Unauthorized(headers={"WWW-Authenticate": "Bearer"})
     if not principal.allows(needed):
@@ -95,11 +81,11 @@ def _require(principal: Principal, needed: Scope) -> None:
 async def method_scope(request: Request) -> None:
     """App-wide rule: reading needs ``read``, anything else ``admin``.
 
-    Paths the auth layer keeps open (it attaches :data:`ANONYMOUS` there) are exempt: their
-    handlers decide what an anonymous caller sees.
+    Paths the edge keeps open (principal None there) are exempt: their handlers decide what
+    an anonymous caller sees.
     """
-    principal = principal_of(request.scope)
-    if principal is ANONYMOUS:
+    principal = caller_of(request.scope)
+    if principal.recorded and principal.principal is None:
         return
     needed = Scope.READ if request.method in _SAFE_METHODS else Scope.ADMIN
     _require(principal, needed)
@@ -118,6 +104,6 @@ async def secrets_access(
 SecretsAccess = Annotated[bool, Depends(secrets_access)]
 
 
-def sees_details(principal: Principal) -> bool:
+def sees_details(principal: Caller) -> bool:
     """Detailed ``/health``: for any token holder (or anyone on an open server)."""
     return principal.scope is not None

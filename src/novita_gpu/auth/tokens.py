@@ -1,21 +1,18 @@
 """API tokens: from ``API_TOKENS`` and hashed in the ``api_tokens`` table.
 
-Tokens are compared as SHA-256 digests with :func:`hmac.compare_digest`, so neither the
-comparison time nor the stored data reveals a token. A database token is shown once, when it
-is created, and only its digest is stored.
+Tokens are kept and looked up as SHA-256 digests, so the stored data does not reveal a token.
+A database token is shown once, when it is created, and only its digest is stored.
 """
 
 from __future__ import annotations
 
 import hashlib
-import hmac
 import secrets
-from collections.abc import Iterable
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from novita_gpu.auth.scopes import Scope
+from novita_gpu.auth.grants import Scope, stored_scope
 from novita_gpu.core.clock import utc_now
 from novita_gpu.core.ids import new_token_id
 from novita_gpu.db.models import ApiToken
@@ -27,16 +24,6 @@ def digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def scope_of(candidate: str, known: Iterable[tuple[str, Scope]]) -> Scope | None:
-    """The scope of the token whose digest is ``candidate``, or None (every digest is
-    compared, so the time taken does not depend on which one matched)."""
-    found: Scope | None = None
-    for token_digest, scope in known:
-        if hmac.compare_digest(candidate, token_digest):
-            found = scope
-    return found
-
-
 def new_token() -> str:
     return TOKEN_PREFIX + secrets.token_urlsafe(32)
 
@@ -45,11 +32,13 @@ class TokenRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def active_digests(self) -> list[tuple[str, Scope]]:
-        """(digest, scope) of every token not revoked."""
-        query = select(ApiToken.token_hash, ApiToken.scope).where(ApiToken.revoked_at.is_(None))
+    async def active_identities(self) -> list[tuple[str, str, str, Scope]]:
+        """``(digest, id, name, scope)`` of every token that is not revoked."""
+        query = select(ApiToken.token_hash, ApiToken.id, ApiToken.name, ApiToken.scope).where(
+            ApiToken.revoked_at.is_(None)
+        )
         rows = (await self.session.execute(query)).all()
-        return [(token_hash, _scope(scope)) for token_hash, scope in rows]
+        return [(row[0], row[1], row[2], stored_scope(row[3])) for row in rows]
 
     async def create(self, name: str, scope: Scope = Scope.ADMIN) -> tuple[ApiToken, str]:
         """A new token named ``name``; returns the row and the token (shown only now)."""
@@ -76,8 +65,3 @@ class TokenRepository:
         return list(
             (await self.session.execute(select(ApiToken).order_by(ApiToken.created_at))).scalars()
         )
-
-
-def _scope(stored: str) -> Scope:
-    # An unknown value (written by a newer version) grants the least.
-    return Scope(stored) if stored in {scope.value for scope in Scope} else Scope.READ

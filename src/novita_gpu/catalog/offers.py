@@ -27,6 +27,7 @@ from novita_gpu.core.errors import ProductNotFound, ValidationFailed
 from novita_gpu.upstream import Product, usd
 
 BillingMode = Literal["spot", "onDemand"]
+BILLING_MODES: tuple[BillingMode, ...] = ("onDemand", "spot")
 NO_CAPACITY = "no capacity"
 NOT_OFFERED = "not offered"
 

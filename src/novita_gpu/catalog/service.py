@@ -2,10 +2,12 @@
 
 Upstream calls, and what is cached for ``ttl_seconds`` (``CATALOG_CACHE_TTL``):
 
-- ``GET /products`` once per GPU count, without a name or billing filter: one answer covers
-  every product, region and billing mode, so the reasons an offer is unusable (no spot price,
-  no capacity) can be told apart. Upstream's billing filter defaults to ``onDemand``, so an
-  entry offered *only* as spot would not be seen; Novita lists none.
+- ``GET /products`` once per GPU count and billing mode, without a name filter, always with
+  ``billingMethod``: asked without it, Novita answers for ``onDemand`` and may leave out
+  ``spotPrice``, which would make every spot create fail. Both modes are asked and the answers
+  merged by product id (:func:`novita_gpu.catalog.merge.merge_products`), so one cached pair
+  covers every product, region and billing mode, and the reasons an offer is unusable (no spot
+  price, no capacity) can still be told apart.
 - ``GET /clusters`` once (region code -> cluster id).
 - ``GET /template`` per template id; a not-found is not cached.
 - ``GET /repository/auths`` on every :meth:`CatalogService.registry_credentials` call, never
@@ -25,7 +27,8 @@ import structlog
 from novita_gpu.catalog.cache import TtlCache
 from novita_gpu.catalog.choice import choose_offers
 from novita_gpu.catalog.listing import ProductOffer, list_offers
-from novita_gpu.catalog.offers import BillingMode, Offer, OfferQuery
+from novita_gpu.catalog.merge import merge_products
+from novita_gpu.catalog.offers import BILLING_MODES, BillingMode, Offer, OfferQuery
 from novita_gpu.catalog.regions import ClusterIndex, RegionInfo, region_infos
 from novita_gpu.catalog.templates import TemplateSpec, template_spec
 from novita_gpu.core.clock import Clock
@@ -55,7 +58,7 @@ class CatalogService:
     ) -> None:
         self._upstream = upstream
         self.default_region = default_region
-        self._products: TtlCache[int, list[Product]] = TtlCache(
+        self._products: TtlCache[tuple[int, BillingMode], list[Product]] = TtlCache(
             "products", clock, ttl_seconds=ttl_seconds
         )
         self._clusters: TtlCache[str, ClusterIndex] = TtlCache(
@@ -74,7 +77,7 @@ class CatalogService:
         """
         if not MIN_GPUS <= query.gpu_num <= MAX_GPUS:
             raise ValidationFailed.for_field("gpuNum", f"must be {MIN_GPUS}-{MAX_GPUS}")
-        products, index = await asyncio.gather(self._product_list(query.gpu_num), self._index())
+        products, index = await asyncio.gather(self._all_modes(query.gpu_num), self._index())
         offers = choose_offers(products, index, query, self.default_region)
         log.debug("catalog.offers", product=query.product_name, count=len(offers))
         return offers
@@ -87,7 +90,7 @@ class CatalogService:
     ) -> list[ProductOffer]:
         """The offer table for ``GET /api/products`` (:mod:`novita_gpu.catalog.listing`);
         ``billing_mode`` defaults to ``spot`` as a create's does."""
-        products, index = await asyncio.gather(self._product_list(1), self._index())
+        products, index = await asyncio.gather(self._all_modes(1), self._index())
         mode: BillingMode = billing_mode or "spot"
         return list_offers(
             products, index, product_name=product_name, billing_mode=mode, region=region
@@ -95,7 +98,7 @@ class CatalogService:
 
     async def regions(self) -> list[RegionInfo]:
         """Every region upstream lists, sorted by code."""
-        products, index = await asyncio.gather(self._product_list(1), self._index())
+        products, index = await asyncio.gather(self._all_modes(1), self._index())
         return region_infos(index, products, self.default_region)
 
     async def get_template(self, template_id: str | int) -> TemplateSpec:
@@ -148,15 +151,21 @@ class CatalogService:
     def _caches(self) -> tuple[TtlCache[Any, Any], ...]:
         return (self._products, self._clusters, self._templates)
 
-    async def _product_list(self, gpu_num: int) -> list[Product]:
-        return await self._products.get(gpu_num, lambda: self._fetch_products(gpu_num))
+    async def _product_list(self, gpu_num: int, mode: BillingMode) -> list[Product]:
+        return await self._products.get(
+            (gpu_num, mode), lambda: self._fetch_products(gpu_num, mode)
+        )
+
+    async def _all_modes(self, gpu_num: int) -> list[Product]:
+        lists = await asyncio.gather(*(self._product_list(gpu_num, m) for m in BILLING_MODES))
+        return merge_products(lists)
 
     async def _index(self) -> ClusterIndex:
         return await self._clusters.get(_ALL, self._fetch_clusters)
 
-    async def _fetch_products(self, gpu_num: int) -> list[Product]:
+    async def _fetch_products(self, gpu_num: int, mode: BillingMode) -> list[Product]:
         with upstream_errors_as_service_errors():
-            return await self._upstream.list_products(gpu_num=gpu_num)
+            return await self._upstream.list_products(gpu_num=gpu_num, billing_method=mode)
 
     async def _fetch_clusters(self) -> ClusterIndex:
         with upstream_errors_as_service_errors():

@@ -1,4 +1,4 @@
-"""The ``novita-gpu`` command line: serve, emulator, db; instances, events, products."""
+"""The ``novita-gpu`` command line: serve, emulator, db; instances, events, products; doctor."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from typer.core import TyperOption
 from novita_gpu import __version__
 from novita_gpu.cli import autostop as autostop_commands
 from novita_gpu.cli import db as db_commands
+from novita_gpu.cli import doctor as doctor_command
 from novita_gpu.cli import events as event_commands
 from novita_gpu.cli import instances as instance_commands
 from novita_gpu.cli import products as product_commands
@@ -35,6 +36,7 @@ app.add_typer(instance_commands.app, name="instances")
 app.add_typer(autostop_commands.app, name="autostop")
 app.command("events", epilog=EXIT_CODES_HELP)(event_commands.events)
 app.command("products", epilog=EXIT_CODES_HELP)(product_commands.products)
+app.command("doctor")(doctor_command.doctor)
 
 
 def _print_version(value: bool) -> None:

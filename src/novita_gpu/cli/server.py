@@ -1,8 +1,11 @@
 """``novita-gpu serve`` and ``novita-gpu emulator``.
 
 With no ``NOVITA_API_KEY``, ``serve`` starts the Novita emulator on a loopback port in the same
-process and points the upstream client at it, and says so loudly. ``--emulator-url`` points at
-an emulator that is already running instead (used by tests and by ``--workers``).
+process and points the upstream client at it, and says so loudly. The embedded emulator keeps its
+world in ``emulator-state.json`` next to the SQLite database (``./data`` otherwise), so a restart
+finds its instances where they were; ``--fresh-emulator`` starts from an empty world.
+``--emulator-url`` points at an emulator that is already running instead (used by tests and by
+``--workers``).
 """
 
 from __future__ import annotations
@@ -14,23 +17,41 @@ import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import httpx
 import typer
 import uvicorn
 from rich.console import Console
 from rich.panel import Panel
+from uvicorn.loops.auto import auto_loop_factory
 
 from novita_gpu.app import create_app
-from novita_gpu.cli.common import settings_or_exit
+from novita_gpu.cli.common import EXIT_CONFIG, settings_or_exit
 from novita_gpu.core.config import Settings
 from novita_gpu.db.migrate import upgrade
+from novita_gpu.edge.protocol import EnvelopeHttpToolsProtocol
 from novita_gpu.emulator import EmulatorConfig, EmulatorServer
+from novita_gpu.emulator.config import RECLAIM_RATE_ENV
+from novita_gpu.emulator.shapes import Shapes
 from novita_gpu.observability.logging import configure_logging
 
 _console = Console(stderr=True)
 # Open event streams and long-polls would otherwise hold a shutdown until clients leave.
 GRACEFUL_SHUTDOWN_SECONDS = 5
+
+
+_RECLAIM_HELP = (
+    "Random spot reclaims per running spot instance per hour, to watch recovery happen"
+    f" ({RECLAIM_RATE_ENV})"
+)
+
+
+def _set_reclaim_rate(rate: float | None) -> None:
+    """The emulator reads its settings from the environment (also in a worker's child
+    process), so the flag becomes the variable."""
+    if rate is not None:
+        os.environ[RECLAIM_RATE_ENV] = str(rate)
 
 
 def serve(
@@ -43,8 +64,15 @@ def serve(
         None, help="Use an emulator that is already running at this URL."
     ),
     workers: int = typer.Option(1, min=1, max=64, help="Server processes."),
+    fresh_emulator: bool = typer.Option(
+        False, "--fresh-emulator", help="Start the embedded emulator from an empty world."
+    ),
+    emulator_reclaim_rate: float | None = typer.Option(
+        None, min=0, help=_RECLAIM_HELP + " (embedded emulator only)."
+    ),
 ) -> None:
     """Run the API server (applies database migrations first)."""
+    _set_reclaim_rate(emulator_reclaim_rate)
     overrides: dict[str, object] = {"host": host, "port": port}
     if emulator:
         overrides["novita_api_key"] = None
@@ -52,15 +80,27 @@ def serve(
     if emulator and settings.novita_api_key is not None:
         settings = settings.model_copy(update={"novita_api_key": None})
     configure_logging(settings.log_level, settings.log_format)
+    state = emulator_state_path(settings)
+    if fresh_emulator:
+        state.unlink(missing_ok=True)
     if workers > 1:
-        _serve_workers(settings, workers, emulator_url)
+        _serve_workers(settings, workers, emulator_url, state)
         return
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_serve(settings, emulator_url))
+    # The event loop uvicorn would pick itself (uvloop where installed): twice as fast on I/O.
+    loop_factory = auto_loop_factory()
+    with contextlib.suppress(KeyboardInterrupt), asyncio.Runner(loop_factory=loop_factory) as run:
+        run.run(_serve(settings, emulator_url, state))
 
 
-async def _serve(settings: Settings, emulator_url: str | None) -> None:
-    async with _upstream_for(settings, emulator_url) as effective:
+def emulator_state_path(settings: Settings) -> Path:
+    """Where the embedded emulator keeps its world: next to the SQLite file, else ``./data``."""
+    database = settings.sqlite_path
+    folder = database.parent if database is not None else Path("data")
+    return folder / "emulator-state.json"
+
+
+async def _serve(settings: Settings, emulator_url: str | None, state: Path) -> None:
+    async with _upstream_for(settings, emulator_url, state) as effective:
         _print_banner(effective)
         config = uvicorn.Config(
             create_app(effective),
@@ -69,13 +109,16 @@ async def _serve(settings: Settings, emulator_url: str | None) -> None:
             log_config=None,
             access_log=False,
             lifespan="on",
+            http=EnvelopeHttpToolsProtocol,
             timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
         )
         await uvicorn.Server(config).serve()
 
 
 @contextlib.asynccontextmanager
-async def _upstream_for(settings: Settings, emulator_url: str | None) -> AsyncIterator[Settings]:
+async def _upstream_for(
+    settings: Settings, emulator_url: str | None, state: Path
+) -> AsyncIterator[Settings]:
     """Settings whose upstream is Novita, the given emulator, or an embedded one."""
     if not settings.emulator_mode:
         yield settings
@@ -83,7 +126,8 @@ async def _upstream_for(settings: Settings, emulator_url: str | None) -> AsyncIt
     if emulator_url:
         yield settings.model_copy(update={"novita_api_base_url": _api_url(emulator_url)})
         return
-    async with EmulatorServer(EmulatorConfig.from_env(), host="127.0.0.1", port=0) as server:
+    config = EmulatorConfig.from_env()
+    async with EmulatorServer(config, host="127.0.0.1", port=0, state_file=state) as server:
         yield settings.model_copy(update={"novita_api_base_url": server.api_url})
 
 
@@ -106,10 +150,10 @@ def _print_banner(settings: Settings) -> None:
     _console.print(f"novita-gpu listening on [bold]{url}[/] (docs at {url}/docs)")
 
 
-def _serve_workers(settings: Settings, workers: int, emulator_url: str | None) -> None:
+def _serve_workers(settings: Settings, workers: int, emulator_url: str | None, state: Path) -> None:
     """Several server processes: the emulator (if any) runs in a process of its own."""
     upgrade(settings.database_url)
-    with _emulator_process(settings, emulator_url) as url:
+    with _emulator_process(settings, emulator_url, state) as url:
         env_url = url or str(settings.novita_api_base_url)
         os.environ["NOVITA_API_BASE_URL"] = env_url
         effective = settings.model_copy(update={"novita_api_base_url": env_url})
@@ -122,12 +166,15 @@ def _serve_workers(settings: Settings, workers: int, emulator_url: str | None) -
             workers=workers,
             log_config=None,
             access_log=False,
+            http=EnvelopeHttpToolsProtocol,
             timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
         )
 
 
 @contextlib.contextmanager
-def _emulator_process(settings: Settings, emulator_url: str | None) -> Iterator[str | None]:
+def _emulator_process(
+    settings: Settings, emulator_url: str | None, state: Path
+) -> Iterator[str | None]:
     if not settings.emulator_mode:
         yield None
         return
@@ -136,7 +183,10 @@ def _emulator_process(settings: Settings, emulator_url: str | None) -> Iterator[
         return
     port = _free_port()
     process = subprocess.Popen(  # noqa: S603 - our own executable and fixed arguments
-        [sys.executable, "-m", "novita_gpu.cli", "emulator", "--port", str(port), "--quiet"]
+        [
+            *(sys.executable, "-m", "novita_gpu.cli", "emulator"),
+            *("--port", str(port), "--quiet", "--state", str(state)),
+        ]
     )
     try:
         base = f"http://127.0.0.1:{port}"
@@ -170,15 +220,36 @@ def emulator(
     host: str = typer.Option("127.0.0.1", help="Bind address."),
     port: int = typer.Option(9100, help="Port."),
     quiet: bool = typer.Option(False, "--quiet", help="No banner."),
+    state: str | None = typer.Option(
+        None, help="Keep the world in this JSON file across restarts."
+    ),
+    fresh: bool = typer.Option(False, "--fresh", help="Ignore (and replace) the --state file."),
+    shapes: str | None = typer.Option(
+        None, help="Response shape set: default, docs, sdk or hostile (NOVITA_EMULATOR_SHAPES)."
+    ),
+    reclaim_rate: float | None = typer.Option(None, min=0, help=_RECLAIM_HELP + "."),
 ) -> None:
     """Run the Novita emulator alone (a fake Novita API for tests and demos)."""
+    _set_reclaim_rate(reclaim_rate)
     configure_logging("warning")
+    try:
+        config = EmulatorConfig.from_env()
+        if shapes:
+            config.shapes = Shapes.named(shapes)
+    except ValueError as exc:
+        typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(EXIT_CONFIG) from None
+    state_file = Path(state) if state else None
+    if fresh and state_file is not None:
+        state_file.unlink(missing_ok=True)
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_run_emulator(host, port, quiet))
+        asyncio.run(_run_emulator(config, host, port, quiet, state_file))
 
 
-async def _run_emulator(host: str, port: int, quiet: bool) -> None:
-    async with EmulatorServer(EmulatorConfig.from_env(), host=host, port=port) as server:
+async def _run_emulator(
+    config: EmulatorConfig, host: str, port: int, quiet: bool, state: Path | None
+) -> None:
+    async with EmulatorServer(config, host=host, port=port, state_file=state) as server:
         if not quiet:
             _console.print(
                 Panel.fit(

@@ -135,6 +135,7 @@ _BY_CODE: dict[str, type[NovitaGPUError]] = {
     "SPEND_LIMIT_EXCEEDED": SpendLimitError,
     "RATE_LIMITED": RateLimitedError,
     "UPSTREAM_ERROR": UpstreamError,
+    "UPSTREAM_AUTH_FAILED": UpstreamError,
     "UPSTREAM_UNAVAILABLE": UpstreamError,
     "UPSTREAM_TIMEOUT": UpstreamError,
 }

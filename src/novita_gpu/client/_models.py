@@ -68,8 +68,14 @@ class AutoDelete(Model):
 
 
 class Spot(Model):
+    """Upstream's spot sub-state and this instance's recoveries from reclaims."""
+
     status: str | None = None
     reclaim_time: datetime | None = None
+    recovery: str | None = None
+    """The step of a recovery in progress (``migrating``, ``recreating``...), else None."""
+    recoveries: int = 0
+    last_recovery: dict[str, Any] | None = None
 
 
 class Instance(Model):

@@ -198,6 +198,14 @@ class UpstreamFailed(ServiceError):
     default_message = "Novita API returned an error"
 
 
+class UpstreamAuthFailed(ServiceError):
+    """Novita refused our API key (401/403): the operator must fix ``NOVITA_API_KEY``."""
+
+    status_code = 502
+    code = "UPSTREAM_AUTH_FAILED"
+    default_message = "Novita rejected the API key; check NOVITA_API_KEY"
+
+
 class UpstreamUnavailable(ServiceError):
     status_code = 503
     code = "UPSTREAM_UNAVAILABLE"

@@ -47,12 +47,9 @@ def error_body(error: ServiceError) -> dict[str, Any]:
 
 
 def error_response(error: ServiceError) -> JSONResponse:
-    """A response carrying ``error``'s envelope, status and headers."""
-    headers = dict(error.headers)
-    request_id = current_request_id()
-    if request_id:
-        headers["X-Request-ID"] = request_id
-    return JSONResponse(error_body(error), status_code=error.status_code, headers=headers)
+    """A response carrying ``error``'s envelope, status and headers (the request edge adds
+    ``X-Request-ID`` to every response on its way out)."""
+    return JSONResponse(error_body(error), status_code=error.status_code, headers=error.headers)
 
 
 def _field_name(loc: Sequence[Any]) -> str:

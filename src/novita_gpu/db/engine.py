@@ -29,6 +29,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from novita_gpu.db.freshness import DataVersion
+
 _WRITE_OPTION = "novita_write"
 _READ_THREADS = 4
 
@@ -127,6 +129,8 @@ class Database:
     write: async_sessionmaker[AsyncSession]
     reader: Engine | None = None
     read_pool: ThreadPoolExecutor | None = None
+    changes: DataVersion | None = None
+    """Commit detection for read caches (SQLite files only; None elsewhere)."""
 
     @classmethod
     def from_url(cls, url: str, *, echo: bool = False) -> Database:
@@ -137,12 +141,14 @@ class Database:
         write_engine = engine.execution_options(**{_WRITE_OPTION: True})
         reader = _sqlite_reader(engine)
         pool = ThreadPoolExecutor(_READ_THREADS, "db-read") if reader is not None else None
+        changes = DataVersion(reader.url.database) if reader and reader.url.database else None
         return cls(
             engine=engine,
             read=async_sessionmaker(engine, expire_on_commit=False),
             write=async_sessionmaker(write_engine, expire_on_commit=False),
             reader=reader,
             read_pool=pool,
+            changes=changes,
         )
 
     @property
@@ -168,3 +174,5 @@ class Database:
             self.reader.dispose()
         if self.read_pool is not None:
             self.read_pool.shutdown(wait=False)
+        if self.changes is not None:
+            self.changes.close()

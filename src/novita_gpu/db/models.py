@@ -96,6 +96,13 @@ class Instance(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     migration_job_id: Mapped[str | None] = mapped_column(String(64))
     recovery_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # Spot recovery (novita_gpu.spot): the durable step a recovery is at, the reclaimed
+    # upstream instance still to delete after a recreate, and what the last recovery did.
+    recovery_phase: Mapped[str | None] = mapped_column(String(16), index=True)
+    recovery_started_at: Mapped[datetime | None] = mapped_column()
+    reclaimed_novita_id: Mapped[str | None] = mapped_column(String(64))
+    spot_recoveries: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    last_recovery: Mapped[dict[str, Any] | None] = mapped_column()
 
     # Create bookkeeping: the row exists before upstream is called (invariant 4)
     create_attempts: Mapped[int] = mapped_column(Integer, default=0)

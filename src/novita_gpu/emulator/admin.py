@@ -17,6 +17,7 @@ from novita_gpu.emulator.errors import not_found, validator_param
 from novita_gpu.emulator.faults import FaultRule
 from novita_gpu.emulator.handlers import json_body, json_endpoint, json_object
 from novita_gpu.emulator.models import Instance
+from novita_gpu.emulator.shapes import Shapes
 from novita_gpu.emulator.world import World
 
 M = TypeVar("M", bound=BaseModel)
@@ -50,6 +51,11 @@ class _MigrateOutcome(CamelModel):
     outcome: str
 
 
+class _ShapeSet(CamelModel):
+    name: str | None = None
+    shapes: Shapes | None = None
+
+
 class AdminAPI:
     """The admin routes, bound to one world."""
 
@@ -76,6 +82,9 @@ class AdminAPI:
             ("/jobs/migrate-outcome", self.migrate_outcome, "PUT"),
             ("/requests", self.requests, "GET"),
             ("/requests/reset", self.reset_requests, "POST"),
+            ("/junk-list-items", self.add_junk_list_item, "POST"),
+            ("/shapes", self.get_shapes, "GET"),
+            ("/shapes", self.set_shapes, "PUT"),
         ]
         return [Route(path, json_endpoint(fn), methods=[method]) for path, fn, method in table]
 
@@ -162,6 +171,23 @@ class AdminAPI:
     async def reset_requests(self, request: Request) -> dict[str, Any]:
         self.world.reset_request_counts()
         return {"ok": True}
+
+    async def add_junk_list_item(self, request: Request) -> dict[str, Any]:
+        self.world.add_junk_list_item(await json_object(request))
+        return {"ok": True}
+
+    async def get_shapes(self, request: Request) -> dict[str, Any]:
+        return self.world.config.shapes.model_dump()
+
+    async def set_shapes(self, request: Request) -> dict[str, Any]:
+        """``{"name": "hostile"}`` selects a named set; ``{"shapes": {...}}`` sets fields."""
+        body = _ShapeSet.model_validate(await json_object(request))
+        try:
+            shapes = Shapes.named(body.name) if body.name else body.shapes or Shapes()
+        except ValueError as exc:
+            raise validator_param(str(exc)) from None
+        self.world.config.shapes = shapes
+        return shapes.model_dump()
 
 
 def summarize(world: World) -> dict[str, Any]:

@@ -61,7 +61,8 @@ class UpstreamAPI:
 
     async def products(self, request: Request) -> dict[str, Any]:
         """Filters: clusterId, gpuNum, productName (fuzzy), minCpuPerGpu, minMemoryPerGpu,
-        minRootFSSize, billingMethod (default onDemand)."""
+        minRootFSSize, billingMethod (default onDemand; with the ``billing_only`` spot-price
+        shape, ``spotPrice`` is sent only when ``billingMethod=spot`` was asked)."""
         query = request.query_params
         cluster_id = query.get("clusterId", "")
         gpu_num = query_int(request, "gpuNum", high=8)
@@ -69,7 +70,8 @@ class UpstreamAPI:
         min_cpu = query_int(request, "minCpuPerGpu")
         min_memory = query_int(request, "minMemoryPerGpu")
         min_rootfs = query_int(request, "minRootFSSize")
-        billing = query.get("billingMethod") or "onDemand"
+        asked = query.get("billingMethod")
+        billing = asked or "onDemand"
         if billing not in BILLING_MODES:
             raise validator_param(f"billingMethod must be one of {', '.join(BILLING_MODES)}")
         catalog, items = self.world.catalog, []
@@ -83,7 +85,10 @@ class UpstreamAPI:
             if product.max_root_fs < min_rootfs or billing not in product.billing_methods:
                 continue
             free = self.world.free_gpus(product, cluster_id)
-            items.append(catalog.product_to_upstream(product, free >= max(gpu_num, 1), free))
+            item = catalog.product_to_upstream(product, free >= max(gpu_num, 1), free)
+            if self.world.config.shapes.spot_price == "billing_only" and asked != "spot":
+                item.pop("spotPrice", None)
+            items.append(item)
         return {"data": items}
 
     async def templates(self, request: Request) -> dict[str, Any]:
@@ -102,7 +107,11 @@ class UpstreamAPI:
             for t in self.world.catalog.templates.values()
             if t.channel in channels and name in t.name.lower() and (not kind or t.type == kind)
         ]
-        return {"template": [template_json(t) for t in page(request, found)], "total": len(found)}
+        shapes = self.world.config.shapes
+        return {
+            "template": [template_json(t) for t in page(request, found, shapes)],
+            "total": shapes.total(len(found)),
+        }
 
     async def template(self, request: Request) -> dict[str, Any]:
         template_id = request.query_params.get("templateId", "")
@@ -140,8 +149,12 @@ class UpstreamAPI:
             status=query.get("status", ""),
         )
         config, catalog = self.world.config, self.world.catalog
-        items = [instance_summary(config, catalog, i) for i in page(request, found)]
-        return {"instances": items, "total": len(found)}
+        rows: list[Any] = [*found, *self.world.junk_list_items]
+        items = [
+            row if isinstance(row, dict) else instance_summary(config, catalog, row)
+            for row in page(request, rows, config.shapes)
+        ]
+        return {"instances": items, "total": config.shapes.total(len(rows))}
 
     async def get_instance(self, request: Request) -> dict[str, Any]:
         instance_id = request.query_params.get("instanceId", "")
@@ -179,7 +192,9 @@ class UpstreamAPI:
             since=query_int(request, "startTime"),
             until=query_int(request, "endTime"),
         )
-        return {"jobs": [job_json(j) for j in page(request, found)], "total": len(found)}
+        shapes = self.world.config.shapes
+        items = [job_json(j, shapes) for j in page(request, found, shapes)]
+        return {"jobs": items, "total": shapes.total(len(found))}
 
     async def break_job(self, request: Request) -> dict[str, Any]:
         job = self.world.break_job(_required_str(await json_object(request), "jobId"))

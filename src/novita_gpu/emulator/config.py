@@ -17,7 +17,10 @@ from typing import Literal, cast, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from novita_gpu.emulator.shapes import Shapes
+
 PresetName = Literal["fast", "realistic", "instant"]
+RECLAIM_RATE_ENV = "NOVITA_EMULATOR_RECLAIM_RATE"
 
 
 class StepDurations(BaseModel):
@@ -83,6 +86,8 @@ class EmulatorConfig(BaseModel):
     """Public root URL of the port-endpoint listener (set by :class:`EmulatorServer`)."""
     seed_default_world: bool = True
     random_seed: int | None = None
+    shapes: Shapes = Field(default_factory=Shapes)
+    """Which of the disputed response shapes to send (:mod:`novita_gpu.emulator.shapes`)."""
 
     @classmethod
     def preset(cls, name: PresetName = "fast") -> EmulatorConfig:
@@ -100,7 +105,8 @@ class EmulatorConfig(BaseModel):
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> EmulatorConfig:
-        """Build from ``NOVITA_EMULATOR_*`` variables (preset, speed, not-found status, keys).
+        """Build from ``NOVITA_EMULATOR_*`` variables (preset, speed, not-found status, keys,
+        shape set, random spot reclaims per instance-hour and their notice in seconds).
 
         Raises ``ValueError`` naming the variable when a value is invalid.
         """
@@ -115,8 +121,16 @@ class EmulatorConfig(BaseModel):
             if status not in ("400", "404"):
                 raise ValueError("NOVITA_EMULATOR_NOT_FOUND_STATUS must be 400 or 404")
             config.not_found_status = 404 if status == "404" else 400
+        if rate := env.get(RECLAIM_RATE_ENV, "").strip():
+            config.random_reclaim_rate_per_hour = _parse_float(RECLAIM_RATE_ENV, rate)
+        if notice := env.get("NOVITA_EMULATOR_RECLAIM_NOTICE_SECONDS", "").strip():
+            config.spot_reclaim_notice_seconds = _parse_float(
+                "NOVITA_EMULATOR_RECLAIM_NOTICE_SECONDS", notice
+            )
         if keys := env.get("NOVITA_EMULATOR_API_KEYS", "").strip():
             config.api_keys = [key.strip() for key in keys.split(",") if key.strip()]
+        if shapes := env.get("NOVITA_EMULATOR_SHAPES", "").strip():
+            config.shapes = Shapes.named(shapes)
         return config
 
     def scaled(self, seconds: float) -> float:

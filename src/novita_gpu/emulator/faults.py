@@ -14,6 +14,8 @@ match, or with probability ``rate`` (drawn from a generator seeded by ``random_s
   (a caller still waiting then gets a 504);
 - ``drop``: break the connection mid-response before doing anything;
 - ``lost_response``: do the operation, then break the connection mid-response;
+- ``malformed``: answer 200 with ``message`` as an HTML page instead of JSON (what a proxy or
+  an error page in front of the API sends), without doing the operation;
 - ``slow_response``: do the operation, then hold the answer ``hang_seconds`` of real time (or
   until the caller disconnects) before sending it: lets a test kill a caller between the
   upstream effect and the caller's own bookkeeping.
@@ -49,6 +51,7 @@ class FaultKind(StrEnum):
     DROP = "drop"
     LOST_RESPONSE = "lost_response"
     SLOW_RESPONSE = "slow_response"
+    MALFORMED = "malformed"
 
 
 class FaultRule(CamelModel):

@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 
 from starlette.datastructures import Headers
+from starlette.responses import HTMLResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from novita_gpu.emulator.errors import EmulatorError, error_response, rate_limited, unauthorized
@@ -79,6 +80,9 @@ class Gateway:
                 await self._lose_response(scope, receive, send)
             case FaultKind.SLOW_RESPONSE:
                 await self._hold_response(rule.hang_seconds, scope, receive, send)
+            case FaultKind.MALFORMED:
+                page = f"<html><body>{rule.message}</body></html>"
+                await HTMLResponse(page)(scope, receive, send)
             case FaultKind.LATENCY:  # pragma: no cover - latency never ends up as the rule
                 await self._serve(scope, receive, send)
 

@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from novita_gpu.emulator.errors import EmulatorError, error_response, validator_param
+from novita_gpu.emulator.shapes import Shapes
 
 T = TypeVar("T")
 JsonHandler = Callable[[Request], Awaitable[Any]]
@@ -76,13 +77,12 @@ def query_bool(request: Request, name: str) -> bool | None:
     raise validator_param(f"{name} must be true or false")
 
 
-def page(request: Request, items: Sequence[T]) -> list[T]:
-    """One page of ``items``: ``pageNum`` 0 and 1 are both the first page; ``pageSize``
-    missing or 0 means 10."""
+def page(request: Request, items: Sequence[T], shapes: Shapes) -> list[T]:
+    """One page of ``items``; ``pageSize`` missing or 0 means 10. Page numbering (from 0, or
+    from 1 with 0 read as 1) and a cap on the page size follow ``shapes``."""
     size = query_int(request, "pageSize") or 10
-    number = max(query_int(request, "pageNum"), 1)
-    start = (number - 1) * size
-    return list(items[start : start + size])
+    start, stop = shapes.page_bounds(query_int(request, "pageNum"), size)
+    return list(items[start:stop])
 
 
 def _first_error(error: ValidationError) -> str:

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from novita_gpu.emulator.catalog import Catalog, Template
 from novita_gpu.emulator.config import EmulatorConfig
 from novita_gpu.emulator.models import Instance, Job, Status
+from novita_gpu.emulator.shapes import Shapes
 
 IN_PROCESS_BASE = "http://novita-emulator.test"
 FREE_STORAGE_GB = 60
@@ -95,13 +96,10 @@ def instance_detail(config: EmulatorConfig, catalog: Catalog, instance: Instance
     password = creds.ssh_password if running else ""
     product = catalog.products.get(instance.product_id)
     root = endpoint_root(config, instance)
+    node = {"maxRootfsSize": product.max_root_fs if product else instance.rootfs_size}
     body.update(
         {
-            "connectComponentSSH": {
-                "sshCommand": ssh_command,
-                "password": password,
-                "isRunning": running,
-            },
+            "connectComponentSSH": _ssh_component(config.shapes, ssh_command, password, running),
             "connectComponentJupyter": _jupyter(config, instance, running),
             "connectComponentWebTerminal": {
                 "address": f"{root}/terminal",
@@ -116,7 +114,7 @@ def instance_detail(config: EmulatorConfig, catalog: Catalog, instance: Instance
             },
             "sshCommand": ssh_command,
             "sshPassword": password,
-            "node": [{"maxRootfsSize": product.max_root_fs if product else instance.rootfs_size}],
+            "node": [node] if config.shapes.node == "list" else node,
             "jobs": [],
             "tools": [tool.name for tool in instance.tools],
             "diskSize": instance.rootfs_size,
@@ -131,14 +129,32 @@ def instance_detail(config: EmulatorConfig, catalog: Catalog, instance: Instance
     return body
 
 
-def job_json(job: Job) -> dict[str, Any]:
-    """A ``GET /jobs`` item (note the capital ``Id``)."""
+def _ssh_component(shapes: Shapes, command: str, password: str, running: bool) -> dict[str, Any]:
+    """``connectComponentSSH``: the documented ``sshCommand``, the typed SDK's ``command`` and
+    ``user``, or both (see :mod:`novita_gpu.emulator.shapes`)."""
+    component: dict[str, Any] = {"password": password, "isRunning": running}
+    if shapes.ssh in ("both", "docs"):
+        component["sshCommand"] = command
+    if shapes.ssh in ("both", "sdk"):
+        component.update({"command": command, "user": "root" if command else ""})
+    return component
+
+
+def job_json(job: Job, shapes: Shapes | None = None) -> dict[str, Any]:
+    """A ``GET /jobs`` item (note the capital ``Id``); the failure reason as ``errorMessage``
+    (docs), ``message`` (typed SDK) or both, per ``shapes``."""
+    kind = shapes.job_error if shapes else "both"
+    state: dict[str, Any] = {"state": job.state.value, "error": job.error}
+    if kind in ("both", "docs"):
+        state["errorMessage"] = job.error_message
+    if kind in ("both", "sdk"):
+        state["message"] = job.error_message
     return {
         "Id": job.id,
         "user": "",
         "type": job.type,
         "envs": [],
-        "state": {"state": job.state.value, "error": job.error, "errorMessage": job.error_message},
+        "state": state,
         "logAddress": "",
         "createdAt": _unix(job.created_at),
         "instanceId": job.instance_id,

@@ -3,6 +3,8 @@
 ``async with EmulatorServer() as server:`` binds (port 0 = ephemeral), points
 ``config.endpoint_base_url`` at itself so port endpoints answer over real HTTP, and stops on exit.
 The server installs no signal handlers, so it can live inside another server (``serve``).
+With a ``state_file``, the world is loaded from it at start, saved to it after changes and at
+stop (:mod:`novita_gpu.emulator.persistence`), so instances outlive a restart.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import contextlib
 import logging
 import socket
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from types import TracebackType
 
 import uvicorn
@@ -20,7 +23,10 @@ from novita_gpu.core.clock import Clock
 from novita_gpu.emulator.app import create_emulator_app
 from novita_gpu.emulator.config import EmulatorConfig
 from novita_gpu.emulator.gateway import ConnectionDropped
+from novita_gpu.emulator.persistence import load_world, save_world, world_state
 from novita_gpu.emulator.world import World
+
+SAVE_INTERVAL_SECONDS = 1.0
 
 
 class _DroppedConnectionFilter(logging.Filter):
@@ -51,8 +57,11 @@ class EmulatorServer:
         host: str = "127.0.0.1",
         port: int = 0,
         clock: Clock | None = None,
+        state_file: Path | None = None,
     ) -> None:
         self.config = config if config is not None else EmulatorConfig()
+        self.state_file = state_file
+        self._saver: asyncio.Task[None] | None = None
         self.host = host
         self.port = port
         self.world = World(self.config, clock=clock)
@@ -72,7 +81,10 @@ class EmulatorServer:
         return f"{self.base_url}/gpu-instance/openapi"
 
     async def start(self) -> None:
-        """Bind and start serving. Raises ``OSError`` if the port cannot be bound."""
+        """Bind and start serving. Raises ``OSError`` if the port cannot be bound, and
+        ``ValueError`` if ``state_file`` exists but cannot be read."""
+        if self.state_file is not None:
+            load_world(self.world, self.state_file)
         sock = _bind(self.host, self.port)
         self.port = sock.getsockname()[1]
         self.config.endpoint_base_url = self.base_url
@@ -91,14 +103,34 @@ class EmulatorServer:
             if self._task.done():
                 await self._task  # re-raises the startup failure
             await asyncio.sleep(0.01)
+        if self.state_file is not None:
+            self._saver = asyncio.create_task(self._save_periodically(self.state_file))
 
     async def stop(self) -> None:
-        """Stop serving (idempotent)."""
+        """Stop serving (idempotent); the world is saved a last time when it has a state file."""
         if self._server is None or self._task is None:
             return
         self._server.should_exit = True
         await self._task
         self._server = self._task = None
+        if self._saver is not None:
+            self._saver.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._saver
+            self._saver = None
+        if self.state_file is not None:
+            save_world(self.world, self.state_file)
+
+    async def _save_periodically(self, path: Path) -> None:
+        """Save after every change, checked each :data:`SAVE_INTERVAL_SECONDS` of real time,
+        so even a process that is killed loses at most that much."""
+        last = ""
+        while True:
+            await asyncio.sleep(SAVE_INTERVAL_SECONDS)
+            current = repr(world_state(self.world))
+            if current != last:
+                save_world(self.world, path)
+                last = current
 
     async def serve_forever(self) -> None:
         """Serve until the task is cancelled."""

@@ -273,6 +273,7 @@ class World:
         self.faults = FaultBook(seed)
         self.request_counter: Counter[str] = Counter()
         self.migrate_outcome = "success"
+        self.junk_list_items: list[dict[str, Any]] = []
         catalog = default_catalog() if self.config.seed_default_world else empty_catalog()
         self.market = Market(catalog, self.rng, self.config.not_found_status)
         self.lifecycle = Lifecycle(self.config, self.clock, self.market.capacity, self.rng)
@@ -293,6 +294,11 @@ class World:
     def delete_registry_auth(self, auth_id: str) -> None:
         """Raises ``IMAGE_AUTH_IN_USE`` when a template references it, not-found if unknown."""
         self.market.delete_registry_auth(auth_id)
+
+    def add_junk_list_item(self, item: Mapping[str, Any]) -> None:
+        """Send ``item`` verbatim at the end of every ``GET /gpu/instances`` answer (and count
+        it in ``total``), to test clients against an item they cannot read."""
+        self.junk_list_items.append(dict(item))
 
     def set_capacity(self, product_id: str, cluster_id: str, available: int) -> None:
         """Set the free GPUs of one product in one cluster (0 = ``INSUFFICIENT_RESOURCE``)."""

@@ -1,8 +1,10 @@
 """In-process wake-ups for readers of the event table.
 
 The event table is the truth and readers (SSE streams, long-polls, the webhook dispatcher)
-poll it, which works across replicas. Within one process, a commit that recorded events also
-calls :meth:`EventBus.notify`, so local readers wake at once instead of at their next poll.
+poll it, which works across replicas. A commit that recorded events also calls
+:meth:`EventBus.notify`, so local readers wake at once instead of at their next poll; on
+PostgreSQL it also notifies the other replicas (:mod:`novita_gpu.db.notify`), whose listener
+calls their own bus.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from novita_gpu.core.clock import Clock
+from novita_gpu.db.notify import notify_at_commit
 
 _BUS_KEY = "novita_event_bus"
 
@@ -79,6 +82,12 @@ class EventBus:
     def attach(self, session: Session) -> None:
         """Notify this bus when ``session`` commits."""
         session.info[_BUS_KEY] = self
+
+
+@event.listens_for(Session, "before_commit")
+def _notify_replicas(session: Session) -> None:
+    if isinstance(session.info.get(_BUS_KEY), EventBus):
+        notify_at_commit(session)
 
 
 @event.listens_for(Session, "after_commit")

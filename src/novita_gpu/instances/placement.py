@@ -17,8 +17,9 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from novita_gpu.catalog.service import Offer
+from novita_gpu.catalog.service import Offer, OfferQuery
 from novita_gpu.context import AppContext
+from novita_gpu.core.errors import ServiceError
 from novita_gpu.db.models import Instance
 from novita_gpu.instances.uow import write_unit
 from novita_gpu.instances.upstream_lookup import MARKER_ENV, locate_created
@@ -27,6 +28,7 @@ from novita_gpu.upstream import (
     CreateOutcomeUnknown,
     EnvVar,
     PortSpec,
+    ToolSpec,
     UpstreamError,
     UpstreamInsufficientResource,
 )
@@ -72,7 +74,38 @@ def offer_fields(offer: Offer, gpu_num: int) -> dict[str, Any]:
     }
 
 
+async def _template_tools(
+    ctx: AppContext, instance: Instance, ports: tuple[PortSpec, ...]
+) -> tuple[ToolSpec, ...]:
+    """The template's tools (Jupyter...) whose port the instance still exposes, so upstream
+    sets them up as the template intends. A template gone since the create was accepted
+    leaves the tools out rather than failing the create."""
+    if not instance.template_id:
+        return ()
+    try:
+        spec = await ctx.catalog.get_template(instance.template_id)
+    except ServiceError:
+        return ()
+    exposed = {(p.port, p.type) for p in ports}
+    return tuple(tool for tool in spec.tools if (tool.port, tool.type) in exposed)
+
+
+def offer_query_for(instance: Instance, *, region: str | None) -> OfferQuery:
+    """The offer query that creates ``instance`` again from its row: the same product, GPUs,
+    disk and billing mode, within its allowed regions and price cap; ``region`` goes first."""
+    return OfferQuery(
+        product_name=instance.product_name,
+        region=region,
+        regions=list(instance.regions_allowed or []) or None,
+        billing_mode="spot" if instance.billing_mode == "spot" else "onDemand",
+        max_price_per_hour=instance.max_price_per_hour,
+        gpu_num=instance.gpu_num,
+        rootfs_size=instance.rootfs_size,
+    )
+
+
 async def _request(ctx: AppContext, instance: Instance) -> CreateInstanceRequest:
+    ports = tuple(PortSpec(port=p["port"], type=p["type"]) for p in instance.ports or [])
     credentials = None
     if instance.image_auth_id:
         credentials = SecretStr(await ctx.catalog.registry_credentials(instance.image_auth_id))
@@ -83,7 +116,9 @@ async def _request(ctx: AppContext, instance: Instance) -> CreateInstanceRequest
         rootfs_size=instance.rootfs_size,
         image_url=instance.image_url or "",
         image_auth=credentials,
-        ports=tuple(PortSpec(port=p["port"], type=p["type"]) for p in instance.ports or []),
+        image_auth_id=instance.image_auth_id or None,
+        ports=ports,
+        tools=await _template_tools(ctx, instance, ports),
         envs=upstream_envs(instance),
         command=instance.command or None,
         cluster_id=instance.cluster_id,

@@ -58,3 +58,21 @@ async def update_instance(ctx: AppContext, instance_id: str, change: Change) -> 
             if attempt == _CONFLICT_ATTEMPTS - 1:
                 raise
     return None
+
+
+async def update_instances(ctx: AppContext, changes: dict[str, Change]) -> None:
+    """Apply each change to its row, all in one write transaction (one round of reads, one
+    flush, one commit, however many rows).
+
+    If another writer changed any of the rows meanwhile, the batch is rolled back and every
+    change is applied again on its own with :func:`update_instance`, which retries conflicts.
+    """
+    if not changes:
+        return
+    try:
+        async with write_unit(ctx) as uow:
+            for instance in await uow.instances.get_many(list(changes)):
+                await changes[instance.id](uow, instance)
+    except StaleDataError:
+        for instance_id, change in changes.items():
+            await update_instance(ctx, instance_id, change)

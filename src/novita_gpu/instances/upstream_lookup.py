@@ -3,7 +3,8 @@
 Creates send the local id as an environment variable (:data:`MARKER_ENV`), so an upstream
 instance is ours only if it has our name *and* our marker; an older instance that happens to
 share the name (a deleted predecessor, someone else's) is never mistaken for it. When the list
-does not carry envs, the creation time must not predate our first create attempt.
+does not carry envs, the creation time must not predate our first create attempt. A spot
+recreate looks its new instance up the same way, past the upstream ids the row already knows.
 """
 
 from __future__ import annotations
@@ -33,7 +34,12 @@ def _created_after(candidate: UpstreamInstance, since: datetime | None) -> bool:
 
 
 def is_ours(candidate: UpstreamInstance, instance: Instance) -> bool:
+    """Whether ``candidate`` is the instance a create for ``instance`` made. Instances the row
+    already knows (its current id, a reclaimed spot predecessor) carry the same name and marker
+    but are never the new one."""
     if candidate.name != instance.name or candidate.is_removed:
+        return False
+    if candidate.id in (instance.novita_instance_id, instance.reclaimed_novita_id):
         return False
     marker = carries_marker(candidate, instance.id)
     if marker is not None:

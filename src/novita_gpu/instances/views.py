@@ -75,6 +75,12 @@ class InstanceRecord(Protocol):
     @property
     def spot_reclaim_time(self) -> datetime | None: ...
     @property
+    def spot_recoveries(self) -> int: ...
+    @property
+    def last_recovery(self) -> dict[str, Any] | None: ...
+    @property
+    def recovery_phase(self) -> str | None: ...
+    @property
     def webhook_url(self) -> str | None: ...
     @property
     def last_used_at(self) -> datetime | None: ...
@@ -108,7 +114,7 @@ VIEW_COLUMNS = (
     _C.auto_delete_after_stopped_minutes, _C.max_runtime_minutes, _C.spot_recovery,
     _C.spot_status, _C.spot_reclaim_time, _C.webhook_url, _C.last_used_at, _C.created_at,
     _C.started_at, _C.ready_at, _C.stopped_at, _C.deleted_at, _C.last_error, _C.running_since,
-    _C.runtime_seconds, _C.source,
+    _C.runtime_seconds, _C.source, _C.spot_recoveries, _C.last_recovery, _C.recovery_phase,
 )  # fmt: skip
 
 
@@ -185,6 +191,18 @@ def _health_check(stored: dict[str, Any] | None) -> dict[str, Any]:
     return {"status": "pending", "checkedAt": None, "endpoints": [], **(stored or {})}
 
 
+def _spot(f: Mapping[str, Any]) -> dict[str, Any]:
+    """Upstream's spot sub-state, and the recoveries of this instance (``recovery``: the
+    step of one in progress)."""
+    return {
+        "status": f["spot_status"],
+        "reclaimTime": iso(f["spot_reclaim_time"]),
+        "recovery": f["recovery_phase"],
+        "recoveries": f["spot_recoveries"] or 0,
+        "lastRecovery": f["last_recovery"],
+    }
+
+
 _VIEW_KEYS = tuple(column.key for column in VIEW_COLUMNS)
 
 
@@ -236,7 +254,7 @@ def instance_view(
         "autoDelete": {"afterStoppedMinutes": minutes(f["auto_delete_after_stopped_minutes"])},
         "maxRuntimeMinutes": minutes(f["max_runtime_minutes"]),
         "spotRecovery": f["spot_recovery"],
-        "spot": {"status": f["spot_status"], "reclaimTime": iso(f["spot_reclaim_time"])},
+        "spot": _spot(f),
         "webhookUrl": redact_url(f["webhook_url"]),
         "lastUsedAt": iso(f["last_used_at"]),
         "createdAt": iso(f["created_at"]),

@@ -2,7 +2,9 @@
 
 Every figure is measured: database round trip, breaker state, job heartbeats from the lease
 table, webhook backlog from the outbox, request rates from the rolling window, process memory
-and CPU from psutil. ``/health`` answers 503 only when the service is unhealthy (no database).
+and CPU from psutil, upstream's condition from the latest calls (:mod:`novita_gpu.upstream.health`).
+``/health`` answers 503 only when the service is unhealthy (no database, or Novita refuses the
+API key).
 """
 
 from __future__ import annotations
@@ -25,9 +27,13 @@ from novita_gpu.db.models import Lease
 from novita_gpu.deps import ContextDep
 from novita_gpu.instances.repository import InstanceRepository
 from novita_gpu.reconciler.leases import LeaseRepository
+from novita_gpu.spot.status import spot_figures
+from novita_gpu.upstream import UpstreamCondition
 from novita_gpu.webhooks.repository import Backlog, DeliveryRepository
 
-ServiceState = Literal["up", "down", "degraded"]
+ServiceState = Literal[
+    "up", "down", "degraded", "unauthorized", "unreachable", "failing", "malformed"
+]
 router = APIRouter(tags=["health"])
 
 # A job is stale when it has not run for this many intervals (plus slack for slow ticks).
@@ -49,9 +55,27 @@ async def _database_up(ctx: AppContext) -> bool:
 
 
 def _upstream_state(ctx: AppContext) -> ServiceState:
+    """The breaker's view, overridden by what the latest call showed (wrong key, no route,
+    unreadable answers): a closed breaker alone does not make upstream ``up``."""
     state = ctx.upstream.breaker_state
     ctx.metrics.breaker_open.set(1 if state == "open" else 0)
-    return {"closed": "up", "half_open": "degraded"}.get(state, "down")  # type: ignore[return-value]
+    condition = ctx.upstream.health.condition
+    if condition is UpstreamCondition.UNAUTHORIZED or state == "closed":
+        return _CONDITION_STATES.get(condition, "up")
+    return "degraded" if state == "half_open" else "down"
+
+
+_CONDITION_STATES: dict[UpstreamCondition, ServiceState] = {
+    UpstreamCondition.UNAUTHORIZED: "unauthorized",
+    UpstreamCondition.UNREACHABLE: "unreachable",
+    UpstreamCondition.FAILING: "failing",
+    UpstreamCondition.MALFORMED: "malformed",
+}
+
+
+def _upstream_report(ctx: AppContext) -> dict[str, Any]:
+    """Why upstream is in its state: the latest condition, its message, the last sync."""
+    return {"breaker": ctx.upstream.breaker_state, **ctx.upstream.health.snapshot()}
 
 
 def _job_is_fresh(job: Lease, now: datetime) -> bool:
@@ -81,7 +105,9 @@ def _reconciler_state(jobs: list[Lease], now: datetime, starting: bool) -> Servi
 
 
 def _webhook_state(backlog: Backlog) -> ServiceState:
-    return "degraded" if backlog.oldest_pending_seconds > _WEBHOOK_BACKLOG_SECONDS else "up"
+    """Degraded while deliveries are failing (waiting for a retry) or the backlog is old."""
+    stale = backlog.oldest_pending_seconds > _WEBHOOK_BACKLOG_SECONDS
+    return "degraded" if stale or backlog.retrying > 0 else "up"
 
 
 def _marks_report(marks: list[Lease]) -> dict[str, Any]:
@@ -133,7 +159,8 @@ def _system() -> dict[str, Any]:
 
 
 def _overall(database: bool, services: dict[str, ServiceState]) -> str:
-    if not database:
+    # A refused API key stops everything this service does: nothing can be created or synced.
+    if not database or services["upstream"] == "unauthorized":
         return "unhealthy"
     return "healthy" if all(state == "up" for state in services.values()) else "degraded"
 
@@ -194,11 +221,14 @@ async def get_health(ctx: ContextDep, principal: CurrentPrincipal) -> JSONRespon
             "pending": backlog.pending,
             "oldestPendingSeconds": round(backlog.oldest_pending_seconds, 3),
             "failed": backlog.failed,
+            "retrying": backlog.retrying,
         },
         "cost": (await current_spend(ctx)).as_json() if database else None,
         "autoStop": _auto_stop_report(jobs),
         "jobs": _jobs_report(jobs, now),
         "milestones": _marks_report(marks),
+        "upstream": _upstream_report(ctx),
+        "spot": await spot_figures(ctx) if database else None,
     }
     if not sees_details(principal):
         body = {key: body[key] for key in ("status", "timestamp")}
@@ -212,10 +242,18 @@ async def get_live() -> dict[str, str]:
 
 @router.get(
     "/health/ready",
-    summary="Readiness: the database answers",
+    summary="Readiness: the database answers and Novita accepts our key",
     responses=error_responses(ServiceUnavailable),
 )
 async def get_ready(ctx: ContextDep) -> dict[str, str]:
+    """503 when the database is down or Novita refuses the API key; ``degraded`` with the
+    reason while upstream calls fail in another way (the service still answers reads)."""
     if not await _database_up(ctx):
         raise ServiceUnavailable("database is not reachable")
+    health = ctx.upstream.health
+    if health.condition is UpstreamCondition.UNAUTHORIZED:
+        raise ServiceUnavailable(health.message, details={"upstream": health.condition.value})
+    if _upstream_state(ctx) != "up":
+        reason = health.message or f"Novita circuit breaker is {ctx.upstream.breaker_state}"
+        return {"status": "degraded", "reason": reason}
     return {"status": "ready"}

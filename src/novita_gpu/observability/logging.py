@@ -1,8 +1,9 @@
 """Structured logging with structlog.
 
-Every log line carries the request id (bound by the request middleware through structlog's
-context variables). Secrets never reach a log line: settings hold them as ``SecretStr`` and the
-upstream client never logs headers.
+Every log line written while a request is handled carries its request id (the request edge
+sets it in a context variable; :func:`_add_request_id` copies it into the line). Secrets never
+reach a log line: settings hold them as ``SecretStr`` and the upstream client never logs
+headers.
 """
 
 from __future__ import annotations
@@ -12,6 +13,16 @@ import sys
 from typing import Any
 
 import structlog
+
+from novita_gpu.core.request_context import current_request_id
+
+
+def _add_request_id(_logger: Any, _method: str, event: dict[str, Any]) -> dict[str, Any]:
+    request_id = current_request_id()
+    if request_id is not None:
+        event.setdefault("request_id", request_id)
+    return event
+
 
 _LEVELS = {
     "debug": logging.DEBUG,
@@ -27,6 +38,7 @@ def configure_logging(level: str = "info", fmt: str = "console") -> None:
     numeric = _LEVELS.get(level.lower(), logging.INFO)
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
+        _add_request_id,
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
     ]

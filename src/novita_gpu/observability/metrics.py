@@ -54,6 +54,7 @@ class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         self.window = RequestWindow()
+        self._request_children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
         r = self.registry
         self.http_requests = Counter(
             "novita_gpu_http_requests",
@@ -81,6 +82,12 @@ class Metrics:
             buckets=_LATENCY_BUCKETS,
             registry=r,
         )
+        self.upstream_items_skipped = Counter(
+            "novita_upstream_items_skipped_total",
+            "Upstream list items that could not be read and were skipped",
+            ["endpoint"],
+            registry=r,
+        )
         self.breaker_open = Gauge(
             "novita_gpu_upstream_breaker_open",
             "1 when the upstream circuit breaker is open",
@@ -105,13 +112,18 @@ class Metrics:
             buckets=_LATENCY_BUCKETS,
             registry=r,
         )
+        self.job_errors = Counter(
+            "novita_gpu_job_errors",
+            "Background job runs that ended in an exception, by job",
+            ["job"],
+            registry=r,
+        )
         self.event_to_webhook = Histogram(
             "novita_gpu_event_to_webhook_seconds",
             "From event commit to successful delivery",
             buckets=_LATENCY_BUCKETS,
             registry=r,
         )
-
         self.auto_stop_actions = Counter(
             "novita_gpu_auto_stop_actions",
             "Cost-control actions (stop/delete) by reason and outcome",
@@ -133,10 +145,29 @@ class Metrics:
             "Price x time not run after auto-stops, until the next start (USD)",
             registry=r,
         )
+        self.spot_recoveries = Counter(
+            "novita_gpu_spot_recoveries",
+            "Spot reclaims and what recovery made of them",
+            ["event"],  # reclaim, migrated, recreated, failed
+            registry=r,
+        )
+
+    def observe_skipped_item(self, endpoint: str) -> None:
+        """An unreadable item in an upstream list was skipped (counted once per item)."""
+        self.upstream_items_skipped.labels(endpoint).inc()
 
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
-        self.http_requests.labels(method, route, str(status)).inc()
-        self.http_latency.labels(method, route).observe(seconds)
+        # Label lookups cost more than the observation: keep the children per label set.
+        key = (method, route, status)
+        children = self._request_children.get(key)
+        if children is None:
+            children = (
+                self.http_requests.labels(method, route, str(status)),
+                self.http_latency.labels(method, route),
+            )
+            self._request_children[key] = children
+        children[0].inc()
+        children[1].observe(seconds)
         self.window.record(seconds, status >= 500)
 
     def observe_upstream(self, endpoint: str, outcome: str, seconds: float) -> None:

@@ -43,7 +43,7 @@ async def _fold(ctx: AppContext, row: Instance, snapshot: UpstreamInstance, dry_
     if dry_run:
         would = fold_upstream_status(Status(row.status), snapshot.status).value
         return _change(row, would, snapshot.status)
-    updated = await update_instance(ctx, row.id, _folder(snapshot))
+    updated = await update_instance(ctx, row.id, _folder(ctx, snapshot))
     return None if updated is None else _change(row, updated.status, updated.upstream_status)
 
 

@@ -3,7 +3,11 @@
 Each job is a small named function (:class:`Job`). Before a run, the runner claims the job's
 lease in the database, so with several replicas each job runs once per interval; after the run
 it records the duration and any error (the heartbeat ``/health`` reads). A job's exception is
-logged and recorded, never fatal to the loop.
+recorded, never fatal to the loop, and counted in ``novita_gpu_job_errors_total{job}``. It is
+logged with the job's name once per change of state: the first failure (with a traceback
+unless it is an upstream failure, which says all there is to say), a different failure, and
+the recovery. A job failing the same way every tick logs nothing more. A failure of the
+runner's own lease bookkeeping is logged and counted the same way.
 """
 
 from __future__ import annotations
@@ -90,6 +94,8 @@ class Runner:
         self.owner = new_owner_id()
         self.probe_http = httpx.AsyncClient(follow_redirects=False, trust_env=False)
         self._tasks: list[asyncio.Task[None]] = []
+        self._failing: dict[str, str] = {}
+        """Job name -> the failure it is in, for logging state changes only."""
 
     @property
     def job_context(self) -> JobContext:
@@ -126,9 +132,16 @@ class Runner:
 
     async def _loop(self, job: Job) -> None:
         while True:
-            with contextlib.suppress(Exception):
+            try:
                 await self._tick(job)
+            except Exception:
+                self._failed(job, "job lease bookkeeping failed")
             await self.ctx.clock.sleep(job.interval)
+
+    def _failed(self, job: Job, message: str) -> None:
+        """Log the exception being handled once, with the job's name, and count it."""
+        _log.exception(message, job=job.name)
+        self.ctx.metrics.job_errors.labels(job.name).inc()
 
     async def _tick(self, job: Job, *, force: bool = False) -> bool:
         if not await self._claim(job, force):
@@ -138,21 +151,35 @@ class Runner:
         renewer = asyncio.create_task(self._keep_lease(job))
         try:
             await job.run(self.job_context)
-        except UpstreamCircuitOpen as exc:
-            # Not logged here: the breaker logs once per state change, not once per tick.
-            error = f"{type(exc).__name__}: {exc}"
-        except UpstreamError as exc:
-            error = f"{type(exc).__name__}: {exc}"
-            _log.warning("job failed: upstream error", job=job.name, error=error)
         except Exception as exc:
             error = f"{type(exc).__name__}: {exc}"
-            _log.exception("job failed", job=job.name)
+            self.ctx.metrics.job_errors.labels(job.name).inc()
+            # An open breaker logs once per state change itself, not once per tick here.
+            if not isinstance(exc, UpstreamCircuitOpen):
+                self._log_failure(job.name, exc, error)
+        else:
+            self._log_recovery(job.name)
         finally:
             renewer.cancel()
         elapsed = time.perf_counter() - started
         self.ctx.metrics.reconcile_tick.labels(job.name).observe(elapsed)
         await self._finish(job, int(elapsed * 1000), error)
         return True
+
+    def _log_failure(self, name: str, exc: Exception, error: str) -> None:
+        """Log a failure only when the job was not already failing this way."""
+        kind = type(exc).__name__
+        if self._failing.get(name) == kind:
+            return
+        self._failing[name] = kind
+        if isinstance(exc, UpstreamError):
+            _log.warning("job failing", job=name, error=error)
+        else:
+            _log.exception("job failed", job=name)
+
+    def _log_recovery(self, name: str) -> None:
+        if self._failing.pop(name, None) is not None:
+            _log.info("job recovered", job=name)
 
     async def _claim(self, job: Job, force: bool) -> bool:
         now = self.ctx.clock.now()

@@ -11,6 +11,7 @@ from novita_gpu.reconciler.jobs.recovery import recover_creates
 from novita_gpu.reconciler.jobs.status_sync import sync_statuses
 from novita_gpu.reconciler.jobs.timeouts import fail_slow_startups
 from novita_gpu.reconciler.runner import Job
+from novita_gpu.spot.jobs import FOLLOW_JOB, RECOVERY_JOB, follow_spot, recover_spot
 
 READINESS_INTERVAL = 1.0
 RECOVERY_INTERVAL = 5.0
@@ -29,4 +30,6 @@ def default_jobs(settings: Settings) -> list[Job]:
         Job("startup_timeouts", TIMEOUT_INTERVAL, fail_slow_startups),
         Job("housekeeping", HOUSEKEEPING_INTERVAL, housekeeping),
         *auto_stop_jobs(settings),
+        Job(RECOVERY_JOB, settings.migration_interval_minutes * 60, recover_spot),
+        Job(FOLLOW_JOB, fast, follow_spot),
     ]

@@ -3,7 +3,7 @@
 Build a :class:`NovitaClient` around an ``httpx.AsyncClient`` the caller owns::
 
     client = NovitaClient(http, base_url=url, api_key=key, policy=UpstreamPolicy(), clock=clock)
-    page = await client.list_instances(page_size=100, page_num=1)
+    listing = await client.read_listing(page_size=100)
 
 Retry and idempotency rules are in :mod:`novita_gpu.upstream.retry`, the error tree in
 :mod:`novita_gpu.upstream.errors`, the metrics hook in :mod:`novita_gpu.upstream.observer`.
@@ -37,6 +37,7 @@ from novita_gpu.upstream.fields import (
     region_code,
     usd,
 )
+from novita_gpu.upstream.health import SyncReport, UpstreamCondition, UpstreamHealth
 from novita_gpu.upstream.instance_models import (
     ActionResult,
     InstancePage,
@@ -48,6 +49,7 @@ from novita_gpu.upstream.instance_models import (
     StatusError,
     UpstreamInstance,
 )
+from novita_gpu.upstream.lenient import SkippedItem
 from novita_gpu.upstream.models import (
     Cluster,
     EnvVar,
@@ -58,6 +60,7 @@ from novita_gpu.upstream.models import (
     TemplatePage,
 )
 from novita_gpu.upstream.observer import CallObserver, CallOutcome
+from novita_gpu.upstream.paging import InstanceListing
 from novita_gpu.upstream.policy import UpstreamPolicy
 from novita_gpu.upstream.retry import Idempotency
 
@@ -72,6 +75,7 @@ __all__ = [
     "CreateOutcomeUnknown",
     "EnvVar",
     "Idempotency",
+    "InstanceListing",
     "InstancePage",
     "InstanceStatus",
     "Job",
@@ -83,15 +87,19 @@ __all__ = [
     "Product",
     "RegistryAuth",
     "SSHEndpoint",
+    "SkippedItem",
     "StatusError",
+    "SyncReport",
     "Template",
     "TemplatePage",
     "ToolSpec",
     "UpstreamAuthError",
     "UpstreamCircuitOpen",
+    "UpstreamCondition",
     "UpstreamConnectionError",
     "UpstreamDecodeError",
     "UpstreamError",
+    "UpstreamHealth",
     "UpstreamInstance",
     "UpstreamInsufficientResource",
     "UpstreamInvalidState",

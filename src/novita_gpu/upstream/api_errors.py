@@ -8,7 +8,9 @@ UpstreamRateLimited                    UpstreamUnavailable, ``Retry-After``     
 UpstreamTimeout                        UpstreamTimedOut                           504
 other UpstreamTransientError           UpstreamUnavailable, ``Retry-After``        503
 UpstreamInsufficientResource           InsufficientResource                       422
-anything else (4xx, undecodable, ...)  UpstreamFailed                             502
+UpstreamAuthError                      UpstreamAuthFailed (names NOVITA_API_KEY)  502
+UpstreamDecodeError                    UpstreamFailed, "could not be read"        502
+anything else (4xx, ...)               UpstreamFailed                             502
 =====================================  =========================================  ======
 
 The transient kinds arrive here only after the client's retries are spent, so they say
@@ -30,12 +32,15 @@ from typing import Any
 from novita_gpu.core.errors import (
     InsufficientResource,
     ServiceError,
+    UpstreamAuthFailed,
     UpstreamFailed,
     UpstreamTimedOut,
     UpstreamUnavailable,
 )
 from novita_gpu.upstream import (
+    UpstreamAuthError,
     UpstreamCircuitOpen,
+    UpstreamDecodeError,
     UpstreamError,
     UpstreamInsufficientResource,
     UpstreamRateLimited,
@@ -79,7 +84,27 @@ def upstream_error_to_service_error(exc: UpstreamError) -> ServiceError:
         return UpstreamUnavailable(details=details, headers=retry_after_header(retry_after))
     if isinstance(exc, UpstreamInsufficientResource):
         return InsufficientResource(details=details)
-    return UpstreamFailed(details=details)
+    if isinstance(exc, UpstreamAuthError):
+        return UpstreamAuthFailed(_auth_message(exc), details=details)
+    if isinstance(exc, UpstreamDecodeError):
+        return UpstreamFailed(
+            f"Novita sent an answer that could not be read ({exc.endpoint})", details=details
+        )
+    return UpstreamFailed(_failed_message(exc), details=details)
+
+
+def _auth_message(exc: UpstreamError) -> str:
+    status = f"HTTP {exc.status_code}" if exc.status_code else "refused"
+    return f"Novita rejected the API key ({status} on {exc.endpoint}); check NOVITA_API_KEY"
+
+
+def _failed_message(exc: UpstreamError) -> str:
+    if exc.status_code is None:
+        return f"Novita call failed: {exc}"
+    said = exc.upstream_message or exc.reason
+    status = f"HTTP {exc.status_code}" if exc.status_code else "an error"
+    suffix = f": {said}" if said else ""
+    return f"Novita answered {status} on {exc.endpoint}{suffix}"
 
 
 @contextmanager

@@ -22,7 +22,13 @@ from novita_gpu import __version__
 from novita_gpu.core.clock import Clock
 from novita_gpu.upstream.breaker import BreakerState, CircuitBreaker, Permit
 from novita_gpu.upstream.classify import decode_success, error_from_exception, error_from_response
-from novita_gpu.upstream.errors import UpstreamCircuitOpen, UpstreamError, UpstreamTransientError
+from novita_gpu.upstream.errors import (
+    UpstreamCircuitOpen,
+    UpstreamError,
+    UpstreamRateLimited,
+    UpstreamTransientError,
+)
+from novita_gpu.upstream.health import UpstreamHealth
 from novita_gpu.upstream.limiter import TokenBucket
 from novita_gpu.upstream.observer import CallObserver, CallOutcome, outcome_of
 from novita_gpu.upstream.policy import UpstreamPolicy
@@ -75,8 +81,10 @@ class UpstreamCaller:
         clock: Clock,
         rng: random.Random | None = None,
         observer: CallObserver | None = None,
+        health: UpstreamHealth | None = None,
     ) -> None:
         self._http = http
+        self.health = health if health is not None else UpstreamHealth(clock)
         self.base_url = normalise_base_url(base_url)
         self._api_key = SecretStr(api_key)
         self._policy = policy
@@ -144,6 +152,10 @@ class UpstreamCaller:
         permit = self._admit(route)
         try:
             payload = await self._send_limited(route, params, body)
+        except UpstreamRateLimited:
+            # Upstream answered: it asks us to slow down, which says nothing against its health.
+            self._breaker.record_success(permit)
+            raise
         except UpstreamTransientError:
             self._breaker.record_failure(permit)
             raise
@@ -171,8 +183,10 @@ class UpstreamCaller:
             try:
                 payload = await self._exchange(route, params, body)
             except UpstreamError as error:
+                self.health.record_failure(error)
                 self._observe(route.label, outcome_of(error), self._clock.monotonic() - started)
                 raise
+            self.health.record_success(route.label)
             self._observe(route.label, CallOutcome.OK, self._clock.monotonic() - started)
             return payload
 

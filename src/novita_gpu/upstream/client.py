@@ -10,17 +10,25 @@ whether it is retried; the rules are in :mod:`novita_gpu.upstream.retry` and the
 from __future__ import annotations
 
 import random
-from collections.abc import AsyncGenerator
+from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import TypeVar
 
 import httpx
 import structlog
+from pydantic import BaseModel
 
 from novita_gpu.core.clock import Clock
 from novita_gpu.upstream.caller import Query, Route, UpstreamCaller
 from novita_gpu.upstream.classify import parse_payload
 from novita_gpu.upstream.create_request import CreateInstanceRequest
-from novita_gpu.upstream.errors import CreateOutcomeUnknown, UpstreamError, UpstreamPagingError
+from novita_gpu.upstream.errors import (
+    CreateOutcomeUnknown,
+    UpstreamDecodeError,
+    UpstreamError,
+    UpstreamPagingError,
+)
+from novita_gpu.upstream.health import UpstreamHealth
 from novita_gpu.upstream.instance_models import (
     ActionResult,
     CreatedInstance,
@@ -29,6 +37,7 @@ from novita_gpu.upstream.instance_models import (
     MigrateResult,
     UpstreamInstance,
 )
+from novita_gpu.upstream.lenient import SkippedItem
 from novita_gpu.upstream.models import (
     Cluster,
     ClusterList,
@@ -41,15 +50,17 @@ from novita_gpu.upstream.models import (
     TemplatePage,
 )
 from novita_gpu.upstream.observer import CallObserver
+from novita_gpu.upstream.paging import InstanceListing, walk_instance_pages
 from novita_gpu.upstream.policy import UpstreamPolicy
 from novita_gpu.upstream.retry import Idempotency
 
 log = structlog.get_logger(__name__)
 
-FIRST_PAGE_NUM = 1
-"""Novita's first page. The emulator (and, as far as clients can tell, Novita) reads 0 as 1."""
 DEFAULT_PAGE_SIZE = 100
 DEFAULT_MAX_PAGES = 100
+_MAX_REMEMBERED_SKIPS = 1000
+"""Unreadable list items remembered (to log each once); the oldest is forgotten first."""
+M = TypeVar("M", bound=BaseModel)
 
 _SAFE, _CONVERGENT = Idempotency.SAFE, Idempotency.CONVERGENT
 CLUSTERS = Route("GET", "/clusters", _SAFE)
@@ -87,7 +98,11 @@ class NovitaClient:
         clock: Clock,
         rng: random.Random | None = None,
         observer: CallObserver | None = None,
+        on_item_skipped: Callable[[str], None] | None = None,
     ) -> None:
+        self.health = UpstreamHealth(clock)
+        self._on_item_skipped = on_item_skipped
+        self._skips_logged: dict[tuple[str, str], None] = {}
         self._caller = UpstreamCaller(
             http,
             base_url=base_url,
@@ -96,6 +111,7 @@ class NovitaClient:
             clock=clock,
             rng=rng,
             observer=observer,
+            health=self.health,
         )
 
     def __repr__(self) -> str:
@@ -116,7 +132,7 @@ class NovitaClient:
     async def list_clusters(self) -> list[Cluster]:
         """Every cluster (region) and the GPU types it has."""
         payload = await self._caller.call(CLUSTERS)
-        return parse_payload(ClusterList, payload, CLUSTERS.label).data
+        return self._parse(ClusterList, payload, CLUSTERS.label).data
 
     async def list_products(
         self,
@@ -136,7 +152,9 @@ class NovitaClient:
             "minRootFSSize": min_rootfs_size,
         }
         payload = await self._caller.call(PRODUCTS, params=params)
-        return parse_payload(ProductList, payload, PRODUCTS.label).data
+        products = self._parse(ProductList, payload, PRODUCTS.label)
+        self._report_skipped(PRODUCTS.label, products.skipped)
+        return products.data
 
     async def list_templates(
         self,
@@ -156,17 +174,17 @@ class NovitaClient:
             "pageNum": page_num,
         }
         payload = await self._caller.call(TEMPLATES, params=params)
-        return parse_payload(TemplatePage, payload, TEMPLATES.label)
+        return self._parse(TemplatePage, payload, TEMPLATES.label)
 
     async def get_template(self, template_id: str | int) -> Template:
         """One template. Raises :class:`~novita_gpu.upstream.errors.UpstreamNotFound`."""
         payload = await self._caller.call(TEMPLATE, params={"templateId": str(template_id)})
-        return parse_payload(TemplateEnvelope, payload, TEMPLATE.label).template
+        return self._parse(TemplateEnvelope, payload, TEMPLATE.label).template
 
     async def list_registry_auths(self) -> list[RegistryAuth]:
         """Stored registry credentials (passwords as ``SecretStr``)."""
         payload = await self._caller.call(REGISTRY_AUTHS)
-        return parse_payload(RegistryAuthList, payload, REGISTRY_AUTHS.label).data
+        return self._parse(RegistryAuthList, payload, REGISTRY_AUTHS.label).data
 
     # Instances
 
@@ -180,7 +198,7 @@ class NovitaClient:
         """
         try:
             payload = await self._caller.call(CREATE, body=request.to_body())
-            return parse_payload(CreatedInstance, payload, CREATE.label).id
+            return self._parse(CreatedInstance, payload, CREATE.label).id
         except UpstreamError as error:
             if not error.maybe_applied:
                 raise
@@ -205,9 +223,11 @@ class NovitaClient:
             "status": status,
         }
         payload = await self._caller.call(INSTANCES, params=params)
-        return parse_payload(InstancePage, payload, INSTANCES.label)
+        page = self._parse(InstancePage, payload, INSTANCES.label)
+        self._report_skipped(INSTANCES.label, page.skipped)
+        return page
 
-    async def iter_instances(
+    async def read_listing(
         self,
         *,
         page_size: int = DEFAULT_PAGE_SIZE,
@@ -215,33 +235,30 @@ class NovitaClient:
         product_name: str | None = None,
         status: str | None = None,
         max_pages: int = DEFAULT_MAX_PAGES,
-    ) -> AsyncGenerator[UpstreamInstance, None]:
-        """Every matching instance, page by page, each id once.
+    ) -> InstanceListing:
+        """Every matching instance, each once, with what the walk could not account for.
 
-        Stops after a short page, once ``total`` instances were seen, or when a page brings
-        nothing new (upstream repeating a page). Raises
-        :class:`~novita_gpu.upstream.errors.UpstreamPagingError` when ``max_pages`` pages were
-        read without reaching the end, so a caller never mistakes a cut listing for a full one.
+        See :mod:`novita_gpu.upstream.paging`: page numbering from 0 or 1, short pages and
+        string totals are handled; an incomplete walk is reported (``listing.complete``), not
+        raised, so a caller can use what it saw without concluding anything from what it did
+        not see.
         """
-        seen: set[str] = set()
-        for page_num in range(FIRST_PAGE_NUM, FIRST_PAGE_NUM + max_pages):
-            page = await self.list_instances(
+
+        async def fetch(page_num: int) -> InstancePage:
+            return await self.list_instances(
                 page_size=page_size,
                 page_num=page_num,
                 name=name,
                 product_name=product_name,
                 status=status,
             )
-            fresh = [instance for instance in page.instances if instance.id not in seen]
-            seen.update(instance.id for instance in fresh)
-            for instance in fresh:
-                yield instance
-            if _is_last_page(page, page_size=page_size, seen=len(seen), fresh=len(fresh)):
-                return
-        raise UpstreamPagingError(
-            f"{INSTANCES.label}: more than {max_pages} pages of {page_size}",
-            endpoint=INSTANCES.label,
-        )
+
+        listing = await walk_instance_pages(fetch, max_pages=max_pages)
+        if not listing.complete:
+            log.warning(
+                "upstream.listing_incomplete", endpoint=INSTANCES.label, seen=listing.describe()
+            )
+        return listing
 
     async def list_all_instances(
         self,
@@ -252,20 +269,40 @@ class NovitaClient:
         status: str | None = None,
         max_pages: int = DEFAULT_MAX_PAGES,
     ) -> list[UpstreamInstance]:
-        """:meth:`iter_instances` collected into a list."""
-        instances = self.iter_instances(
+        """The readable instances of a complete listing (:meth:`read_listing`).
+
+        Raises :class:`~novita_gpu.upstream.errors.UpstreamPagingError` when the walk could
+        not account for every instance upstream counted, so a caller never mistakes a cut
+        listing for a full one.
+        """
+        listing = await self.read_listing(
             page_size=page_size,
             name=name,
             product_name=product_name,
             status=status,
             max_pages=max_pages,
         )
-        return [instance async for instance in instances]
+        if not listing.complete:
+            raise UpstreamPagingError(
+                f"{INSTANCES.label}: incomplete listing, saw {listing.describe()}",
+                endpoint=INSTANCES.label,
+            )
+        return listing.instances
 
     async def find_instances_by_name(self, name: str) -> list[UpstreamInstance]:
-        """Instances whose name is exactly ``name`` (upstream's ``name`` filter is fuzzy)."""
-        matches = await self.list_all_instances(name=name)
-        return [instance for instance in matches if instance.name == name]
+        """Instances whose name is exactly ``name`` (upstream's ``name`` filter is fuzzy).
+
+        Raises :class:`~novita_gpu.upstream.errors.UpstreamPagingError` when the listing was
+        incomplete or had an unreadable item: that item could be the one looked for, and a
+        wrong "no such instance" could make a caller create it twice.
+        """
+        listing = await self.read_listing(name=name)
+        if not listing.complete or listing.skipped:
+            raise UpstreamPagingError(
+                f"{INSTANCES.label}: cannot tell whether {name!r} exists, saw {listing.describe()}",
+                endpoint=INSTANCES.label,
+            )
+        return [instance for instance in listing.instances if instance.name == name]
 
     async def resolve_unknown_create(self, name: str) -> UpstreamInstance | None:
         """The instance a create with an unknown outcome made, or ``None`` if there is none.
@@ -282,7 +319,7 @@ class NovitaClient:
     async def get_instance(self, instance_id: str) -> UpstreamInstance:
         """One instance. Raises :class:`~novita_gpu.upstream.errors.UpstreamNotFound`."""
         payload = await self._caller.call(INSTANCE, params={"instanceId": instance_id})
-        return parse_payload(UpstreamInstance, payload, INSTANCE.label)
+        return self._parse(UpstreamInstance, payload, INSTANCE.label)
 
     async def start_instance(self, instance_id: str) -> ActionResult:
         """Start a stopped instance. Retried; a repeat may answer ``UpstreamInvalidState``."""
@@ -303,11 +340,43 @@ class NovitaClient:
     async def migrate_instance(self, instance_id: str) -> MigrateResult:
         """Migrate a (reclaimed spot) instance. One attempt: a lost answer is not retried."""
         payload = await self._caller.call(MIGRATE, body={"instanceId": instance_id})
-        return parse_payload(MigrateResult, payload, MIGRATE.label)
+        return self._parse(MigrateResult, payload, MIGRATE.label)
 
     async def _instance_action(self, route: Route, instance_id: str) -> ActionResult:
         payload = await self._caller.call(route, body={"instanceId": instance_id})
-        return parse_payload(ActionResult, payload, route.label)
+        return self._parse(ActionResult, payload, route.label)
+
+    # Reading answers
+
+    def _parse(self, model: type[M], payload: object, endpoint: str) -> M:
+        """:func:`parse_payload`, noting an unreadable answer in :attr:`health`."""
+        try:
+            return parse_payload(model, payload, endpoint)
+        except UpstreamDecodeError as error:
+            self.health.record_failure(error)
+            raise
+
+    def _report_skipped(self, endpoint: str, skipped: list[SkippedItem]) -> None:
+        """Log and count each unreadable list item the first time it is seen."""
+        fresh = 0
+        for item in skipped:
+            key = (endpoint, item.item_id or item.problem)
+            if key in self._skips_logged:
+                continue
+            if len(self._skips_logged) >= _MAX_REMEMBERED_SKIPS:
+                self._skips_logged.pop(next(iter(self._skips_logged)))
+            self._skips_logged[key] = None
+            fresh += 1
+            log.warning(
+                "upstream.item_skipped",
+                endpoint=endpoint,
+                item_id=item.item_id,
+                index=item.index,
+                problem=item.problem,
+            )
+            if self._on_item_skipped is not None:
+                self._on_item_skipped(endpoint)
+        self.health.record_skipped(fresh)
 
     # Jobs
 
@@ -329,12 +398,9 @@ class NovitaClient:
             "jobId": job_id,
         }
         payload = await self._caller.call(JOBS, params=params)
-        return parse_payload(JobPage, payload, JOBS.label)
-
-
-def _is_last_page(page: InstancePage, *, page_size: int, seen: int, fresh: int) -> bool:
-    reached_total = page.total is not None and seen >= page.total
-    return len(page.instances) < page_size or reached_total or fresh == 0
+        page = self._parse(JobPage, payload, JOBS.label)
+        self._report_skipped(JOBS.label, page.skipped)
+        return page
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

@@ -2,8 +2,13 @@
 
 Status strings outside the documented enum (``pending``, the console's legacy ``Running``) are
 kept as they came; :attr:`UpstreamInstance.known_status` says whether a status is one of the
-documented values. SSH access is read from ``connectComponentSSH`` with a fallback to the legacy
-flat ``sshCommand``/``sshPassword``.
+documented values. SSH access is read from ``connectComponentSSH`` (``sshCommand`` or
+``command``, ``password``, ``user``) with a fallback to the legacy flat ``sshCommand``/
+``sshPassword``. ``node`` is accepted as one object (what the console and the typed public SDK
+read) or as a list of them. A job's failure reason is read from ``errorMessage`` or ``message``.
+
+List pages validate each item on its own (:mod:`novita_gpu.upstream.lenient`): an item that
+cannot be understood lands in the page's ``skipped`` list instead of failing the page.
 """
 
 from __future__ import annotations
@@ -11,7 +16,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import AliasChoices, BeforeValidator, Field, SecretStr
+from pydantic import AliasChoices, BeforeValidator, Field, SecretStr, model_validator
 
 from novita_gpu.upstream.fields import (
     Count,
@@ -26,6 +31,7 @@ from novita_gpu.upstream.fields import (
     UnixTime,
     parse_ssh_command,
 )
+from novita_gpu.upstream.lenient import SkippedItem, lenient_list
 from novita_gpu.upstream.models import EnvVar, UpstreamModel
 
 
@@ -103,6 +109,11 @@ class NodeInfo(UpstreamModel):
     max_rootfs_size: OptionalCount = None
 
 
+def _one_or_many(value: Any) -> Any:
+    """Sources disagree on whether ``node`` is an object or a list of objects: accept both."""
+    return [value] if isinstance(value, dict) else value
+
+
 class InstanceJobRef(UpstreamModel):
     """A job running on an instance (e.g. ``saveImage``)."""
 
@@ -111,9 +122,13 @@ class InstanceJobRef(UpstreamModel):
 
 
 class ConnectSSH(UpstreamModel):
-    """``connectComponentSSH``. Endpoint and password rotate on every start."""
+    """``connectComponentSSH``. Endpoint and password rotate on every start. The docs name the
+    command ``sshCommand``; the typed public SDK reads ``command`` and a separate ``user``."""
 
-    ssh_command: OptionalText = None
+    ssh_command: OptionalText = Field(
+        default=None, validation_alias=AliasChoices("sshCommand", "command", "ssh_command")
+    )
+    user: OptionalText = None
     password: Secret = None
     is_running: Flag = False
 
@@ -174,7 +189,9 @@ class UpstreamInstance(UpstreamModel):
     last_started_at: UnixTime = None
     last_stopped_at: UnixTime = None
     network: InstanceNetwork | None = None
-    node: Annotated[list[NodeInfo], NullAsEmpty] = Field(default_factory=list)
+    node: Annotated[list[NodeInfo], NullAsEmpty, BeforeValidator(_one_or_many)] = Field(
+        default_factory=list
+    )
     jobs: Annotated[list[InstanceJobRef], NullAsEmpty] = Field(default_factory=list)
     connect_ssh: ConnectSSH | None = Field(default=None, alias="connectComponentSSH")
     connect_web_terminal: ConnectWebTerminal | None = Field(
@@ -210,8 +227,12 @@ class UpstreamInstance(UpstreamModel):
 
     @property
     def ssh(self) -> SSHEndpoint | None:
-        """Host, port and user parsed from :attr:`ssh_command`."""
-        return parse_ssh_command(self.ssh_command)
+        """Host, port and user parsed from :attr:`ssh_command` (``user`` when it names none)."""
+        endpoint = parse_ssh_command(self.ssh_command)
+        user = self.connect_ssh.user if self.connect_ssh else None
+        if endpoint is None or not user or "@" in (self.ssh_command or ""):
+            return endpoint
+        return SSHEndpoint(host=endpoint.host, port=endpoint.port, user=user)
 
     @property
     def is_removed(self) -> bool:
@@ -220,10 +241,17 @@ class UpstreamInstance(UpstreamModel):
 
 
 class InstancePage(UpstreamModel):
-    """One page of instances; ``total`` counts every match when Novita reports it."""
+    """One page of instances; ``total`` counts every match when Novita reports it;
+    ``skipped`` lists the items that could not be read."""
 
     instances: Annotated[list[UpstreamInstance], NullAsEmpty] = Field(default_factory=list)
     total: OptionalCount = None
+    skipped: list[SkippedItem] = Field(default_factory=list)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _skip_unreadable(cls, data: Any) -> Any:
+        return lenient_list(data, "instances", UpstreamInstance)
 
 
 def _job_state(value: Any) -> Any:
@@ -236,6 +264,12 @@ class JobState(UpstreamModel):
     state: Text = ""
     error: Text = ""
     error_message: Text = ""
+    message: Text = ""
+
+    @property
+    def reason(self) -> str:
+        """Why the job failed: ``errorMessage`` (docs), ``message`` (typed SDK) or ``error``."""
+        return self.error_message or self.message or self.error
 
 
 class Job(UpstreamModel):
@@ -256,6 +290,12 @@ class JobPage(UpstreamModel):
 
     jobs: Annotated[list[Job], NullAsEmpty] = Field(default_factory=list)
     total: OptionalCount = None
+    skipped: list[SkippedItem] = Field(default_factory=list)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _skip_unreadable(cls, data: Any) -> Any:
+        return lenient_list(data, "jobs", Job)
 
 
 class ActionResult(UpstreamModel):

@@ -10,9 +10,9 @@ out of reprs.
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, model_validator
 from pydantic.alias_generators import to_camel
 
 from novita_gpu.upstream.fields import (
@@ -28,6 +28,7 @@ from novita_gpu.upstream.fields import (
     region_code,
     usd,
 )
+from novita_gpu.upstream.lenient import SkippedItem, lenient_list
 
 
 class UpstreamModel(BaseModel):
@@ -199,12 +200,24 @@ class ClusterList(UpstreamModel):
     """``GET /clusters``."""
 
     data: Annotated[list[Cluster], NullAsEmpty] = Field(default_factory=list)
+    skipped: list[SkippedItem] = Field(default_factory=list)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _skip_unreadable(cls, data: Any) -> Any:
+        return lenient_list(data, "data", Cluster)
 
 
 class ProductList(UpstreamModel):
     """``GET /products``."""
 
     data: Annotated[list[Product], NullAsEmpty] = Field(default_factory=list)
+    skipped: list[SkippedItem] = Field(default_factory=list)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _skip_unreadable(cls, data: Any) -> Any:
+        return lenient_list(data, "data", Product)
 
 
 class RegistryAuthList(UpstreamModel):

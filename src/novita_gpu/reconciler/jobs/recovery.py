@@ -24,11 +24,10 @@ from datetime import datetime, timedelta
 import structlog
 from sqlalchemy import and_, or_
 
-from novita_gpu.catalog.service import OfferQuery
 from novita_gpu.context import AppContext
 from novita_gpu.core.errors import ServiceError
 from novita_gpu.db.models import Instance
-from novita_gpu.instances.placement import Placement, place
+from novita_gpu.instances.placement import Placement, offer_query_for, place
 from novita_gpu.instances.repository import InstanceRepository
 from novita_gpu.instances.states import Status
 from novita_gpu.instances.transitions import change_status
@@ -162,17 +161,7 @@ async def _give_up(uow: UnitOfWork, instance: Instance) -> None:
 
 
 async def _send_again(ctx: AppContext, instance: Instance, owner: str) -> None:
-    offers = await ctx.catalog.choose_offers(
-        OfferQuery(
-            product_name=instance.product_name,
-            region=instance.region,
-            regions=list(instance.regions_allowed or []) or None,
-            billing_mode="spot" if instance.billing_mode == "spot" else "onDemand",
-            max_price_per_hour=instance.max_price_per_hour,
-            gpu_num=instance.gpu_num,
-            rootfs_size=instance.rootfs_size,
-        )
-    )
+    offers = await ctx.catalog.choose_offers(offer_query_for(instance, region=instance.region))
     placement = await place(ctx, instance.id, offers, owner=owner)
     if placement.novita_id is None:
         if isinstance(placement.error, UpstreamRequestError):

@@ -4,8 +4,10 @@ One pass lists all upstream instances (one call per page) and updates the rows t
 so N instances cost N/pageSize calls, not N GETs (ARCHITECTURE invariant 5). A pass runs every
 fast tick while any instance is in transition, otherwise once per ``INSTANCE_POLL_INTERVAL``.
 Instances missing from a complete listing are confirmed with one GET each before they are
-declared deleted (we were deleting them) or terminated (they vanished). Upstream-only instances
-are never touched.
+declared deleted (we were deleting them) or terminated (they vanished). A listing that is not
+complete (a page budget ran out, fewer instances seen than upstream counted, an unreadable item
+without an id) still updates the instances it shows, but nothing is concluded from an absence:
+no instance is confirmed missing on partial data. Upstream-only instances are never touched.
 """
 
 from __future__ import annotations
@@ -21,15 +23,24 @@ from novita_gpu.instances.repository import InstanceRepository
 from novita_gpu.instances.snapshot import apply_snapshot
 from novita_gpu.instances.states import TRANSITIONAL, Status, fold_upstream_status
 from novita_gpu.instances.transitions import change_status
-from novita_gpu.instances.uow import Change, UnitOfWork, update_instance
+from novita_gpu.instances.uow import Change, UnitOfWork, update_instance, update_instances
 from novita_gpu.reconciler.leases import LeaseRepository
 from novita_gpu.reconciler.runner import JobContext
-from novita_gpu.upstream import UpstreamError, UpstreamInstance, UpstreamNotFound
+from novita_gpu.spot.reclaim import ReclaimPolicy, fold_spot
+from novita_gpu.upstream import (
+    InstanceListing,
+    UpstreamError,
+    UpstreamInstance,
+    UpstreamNotFound,
+)
 
 _log = structlog.get_logger("reconciler.status_sync")
 
 FULL_PASS_MARK = "mark:status_sync:full"  # noqa: S105 - a lease name, not a secret
 PAGE_SIZE = 100
+# Changed instances written per transaction: one commit for many rows, yet short write locks
+# (on SQLite a long transaction would hold up every other writer, webhook attempts included).
+WRITE_BATCH = 25
 # Missing instances confirmed per pass (each costs one GET).
 MAX_CONFIRMATIONS = 25
 # An instance created this recently may be absent from a listing taken while it was created.
@@ -69,9 +80,15 @@ def _upstream_failure(instance: Instance, snapshot: UpstreamInstance) -> str | N
 
 
 async def fold_snapshot(
-    uow: UnitOfWork, instance: Instance, snapshot: UpstreamInstance, *, detailed: bool
+    uow: UnitOfWork,
+    instance: Instance,
+    snapshot: UpstreamInstance,
+    *,
+    detailed: bool,
+    spot: ReclaimPolicy,
 ) -> bool:
-    """Apply a snapshot and the status it implies; True if anything changed."""
+    """Apply a snapshot and the status it implies (a spot reclaim's included); True if
+    anything changed."""
     before = _fingerprint(instance)
     apply_snapshot(instance, snapshot, detailed=detailed)
     error = _upstream_failure(instance, snapshot)
@@ -79,29 +96,41 @@ async def fold_snapshot(
         await change_status(uow.recorder, instance, Status.FAILED, error=f"Novita: {error}")
     else:
         status = fold_upstream_status(Status(instance.status), snapshot.status)
-        await change_status(uow.recorder, instance, status)
+        if not await fold_spot(uow, instance, status, spot):
+            await change_status(uow.recorder, instance, status)
     changed = _fingerprint(instance) != before
     if changed:
         instance.updated_at = uow.recorder.clock.now()
     return changed
 
 
-async def _apply_listing(
-    ctx: AppContext, listing: dict[str, UpstreamInstance], started: datetime
-) -> list[str]:
-    """Update every managed row from ``listing``; return ids of rows missing from it."""
+async def _apply_listing(ctx: AppContext, listing: InstanceListing, started: datetime) -> list[str]:
+    """Update every managed row from ``listing``; return ids of rows missing from it (none
+    when the listing cannot show an absence)."""
     async with ctx.db.read() as session:
         rows = list(await InstanceRepository(session).managed_with_novita_id())
+    by_id = {item.id: item for item in listing.instances}
+    trust_absence = listing.absence_is_meaningful
+    unreadable = listing.skipped_ids
     missing: list[str] = []
+    changes: dict[str, Change] = {}
     for row in rows:
-        snapshot = listing.get(row.novita_instance_id or "")
+        novita_id = row.novita_instance_id or ""
+        snapshot = by_id.get(novita_id)
         if snapshot is None:
-            if row.created_at < started - _LISTING_GRACE and row.status != Status.TERMINATED.value:
+            if trust_absence and novita_id not in unreadable and _may_be_missing(row, started):
                 missing.append(row.id)
             continue
         if _needs_update(row, snapshot):
-            await update_instance(ctx, row.id, _folder(snapshot))
+            changes[row.id] = _folder(ctx, snapshot)
+    batch = list(changes.items())
+    for start in range(0, len(batch), WRITE_BATCH):
+        await update_instances(ctx, dict(batch[start : start + WRITE_BATCH]))
     return missing
+
+
+def _may_be_missing(row: Instance, started: datetime) -> bool:
+    return row.created_at < started - _LISTING_GRACE and row.status != Status.TERMINATED.value
 
 
 def _needs_update(row: Instance, snapshot: UpstreamInstance) -> bool:
@@ -113,9 +142,11 @@ def _needs_update(row: Instance, snapshot: UpstreamInstance) -> bool:
     return fold_upstream_status(Status(row.status), snapshot.status).value != row.status
 
 
-def _folder(snapshot: UpstreamInstance) -> Change:
+def _folder(ctx: AppContext, snapshot: UpstreamInstance) -> Change:
+    spot = ReclaimPolicy(ctx.settings.migration_enabled, ctx.metrics)
+
     async def change(uow: UnitOfWork, instance: Instance) -> None:
-        await fold_snapshot(uow, instance, snapshot, detailed=False)
+        await fold_snapshot(uow, instance, snapshot, detailed=False, spot=spot)
 
     return change
 
@@ -133,7 +164,7 @@ async def _confirm_missing(ctx: AppContext, instance_id: str) -> None:
     except UpstreamError as exc:
         _log.info("could not confirm a missing instance", instance_id=instance_id, error=str(exc))
         return
-    await update_instance(ctx, instance_id, _folder(snapshot))
+    await update_instance(ctx, instance_id, _folder(ctx, snapshot))
 
 
 async def _gone(uow: UnitOfWork, instance: Instance) -> None:
@@ -149,6 +180,21 @@ async def _gone(uow: UnitOfWork, instance: Instance) -> None:
     )
 
 
+def _log_partial_change(ctx: AppContext, listing: InstanceListing) -> None:
+    """Record the walk for /health; log once when listings turn partial or whole again."""
+    previous = ctx.upstream.health.last_sync
+    was_partial = previous is not None and not previous.absence_meaningful
+    ctx.upstream.health.record_sync(listing)
+    partial = not listing.absence_is_meaningful
+    if partial and not was_partial:
+        _log.warning(
+            "status sync on partial data: no instance is treated as missing",
+            seen=listing.describe(),
+        )
+    elif was_partial and not partial:
+        _log.info("status sync listings are complete again", seen=listing.describe())
+
+
 async def sync_statuses(job: JobContext) -> None:
     """One status-sync tick (see the module docstring)."""
     ctx = job.ctx
@@ -156,10 +202,13 @@ async def sync_statuses(job: JobContext) -> None:
     if not await _pass_due(ctx, started):
         return
     timer = time.perf_counter()
-    listing = {item.id: item for item in await ctx.upstream.list_all_instances(page_size=PAGE_SIZE)}
+    listing = await ctx.upstream.read_listing(page_size=PAGE_SIZE)
+    _log_partial_change(ctx, listing)
     missing = await _apply_listing(ctx, listing, started)
     for instance_id in missing[:MAX_CONFIRMATIONS]:
         await _confirm_missing(ctx, instance_id)
+    if not listing.complete:
+        return  # not a full pass: the next tick tries again
     elapsed_ms = int((time.perf_counter() - timer) * 1000)
     async with ctx.db.write() as session, session.begin():
         await LeaseRepository(session).mark(FULL_PASS_MARK, started, elapsed_ms)

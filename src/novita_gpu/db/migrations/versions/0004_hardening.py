@@ -1,7 +1,7 @@
 """api token scopes: every existing token keeps full rights (admin)
 
 Revision ID: hardening
-Revises: cost_control
+Revises: spot
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "hardening"
-down_revision: str | None = "cost_control"
+down_revision: str | None = "spot"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
