@@ -87,11 +87,7 @@ def instance_detail(config: EmulatorConfig, catalog: Catalog, instance: Instance
     body = instance_summary(config, catalog, instance)
     running = instance.status is Status.RUNNING
     creds = instance.credentials
-    ssh_command = (
-        f"ssh root@proxy.{instance.cluster_id}.gpu-instance.novita.ai -p {creds.ssh_port}"
-        if running
-        else ""
-    )
+    ssh_command = _ssh_command(config, instance) if running else ""
     password = creds.ssh_password if running else ""
     product = catalog.products.get(instance.product_id)
     root = endpoint_root(config, instance)
@@ -101,6 +97,7 @@ def instance_detail(config: EmulatorConfig, catalog: Catalog, instance: Instance
                 "sshCommand": ssh_command,
                 "password": password,
                 "isRunning": running,
+                **({"hostKey": config.ssh_host_key} if running and config.ssh_host_key else {}),
             },
             "connectComponentJupyter": _jupyter(config, instance, running),
             "connectComponentWebTerminal": {
@@ -129,6 +126,15 @@ def instance_detail(config: EmulatorConfig, catalog: Catalog, instance: Instance
         }
     )
     return body
+
+
+def _ssh_command(config: EmulatorConfig, instance: Instance) -> str:
+    """Novita's proxy command, or the emulator's own SSH server when that is on."""
+    if config.ssh_address is not None:
+        host, port = config.ssh_address
+        return f"ssh root@{host} -p {port}"
+    port = instance.credentials.ssh_port
+    return f"ssh root@proxy.{instance.cluster_id}.gpu-instance.novita.ai -p {port}"
 
 
 def job_json(job: Job) -> dict[str, Any]:

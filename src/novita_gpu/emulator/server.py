@@ -2,6 +2,8 @@
 
 ``async with EmulatorServer() as server:`` binds (port 0 = ephemeral), points
 ``config.endpoint_base_url`` at itself so port endpoints answer over real HTTP, and stops on exit.
+With ``config.ssh_enabled`` it also serves SSH into running instances (:mod:`.ssh`) on another
+loopback port, published in each instance's ``sshCommand``.
 The server installs no signal handlers, so it can live inside another server (``serve``).
 """
 
@@ -13,6 +15,7 @@ import logging
 import socket
 from collections.abc import Callable, Iterator
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 import uvicorn
 
@@ -21,6 +24,9 @@ from novita_gpu.emulator.app import create_emulator_app
 from novita_gpu.emulator.config import EmulatorConfig
 from novita_gpu.emulator.gateway import ConnectionDropped
 from novita_gpu.emulator.world import World
+
+if TYPE_CHECKING:
+    from novita_gpu.emulator.ssh import EmulatorSSH
 
 
 class _DroppedConnectionFilter(logging.Filter):
@@ -59,6 +65,7 @@ class EmulatorServer:
         self.app = create_emulator_app(world=self.world)
         self._server: _Server | None = None
         self._task: asyncio.Task[None] | None = None
+        self.ssh: EmulatorSSH | None = None
 
     @property
     def base_url(self) -> str:
@@ -73,6 +80,8 @@ class EmulatorServer:
 
     async def start(self) -> None:
         """Bind and start serving. Raises ``OSError`` if the port cannot be bound."""
+        if self.config.ssh_enabled:
+            await self._start_ssh()
         sock = _bind(self.host, self.port)
         self.port = sock.getsockname()[1]
         self.config.endpoint_base_url = self.base_url
@@ -94,11 +103,24 @@ class EmulatorServer:
 
     async def stop(self) -> None:
         """Stop serving (idempotent)."""
+        if self.ssh is not None:
+            await self.ssh.stop()
+            self.ssh = None
+            self.config.ssh_address = self.config.ssh_host_key = None
         if self._server is None or self._task is None:
             return
         self._server.should_exit = True
         await self._task
         self._server = self._task = None
+
+    async def _start_ssh(self) -> None:
+        from novita_gpu.emulator.ssh import EmulatorSSH  # asyncssh only when SSH is on
+
+        # Always loopback: the sandbox runs commands on this machine.
+        self.ssh = EmulatorSSH(self.world, host="127.0.0.1")
+        await self.ssh.start()
+        self.config.ssh_address = (self.ssh.host, self.ssh.port)
+        self.config.ssh_host_key = self.ssh.host_key
 
     async def serve_forever(self) -> None:
         """Serve until the task is cancelled."""

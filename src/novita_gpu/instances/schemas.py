@@ -161,6 +161,7 @@ class PortMappingOut(Out):
 class ConnectionDetailsOut(Out):
     ssh: str | None = None
     ssh_password: str | None = None
+    ssh_host_key: str | None = None
     jupyter: str | None = None
     web_terminal: str | None = None
     endpoints: dict[str, str] = {}
