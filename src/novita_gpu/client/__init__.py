@@ -7,14 +7,27 @@
         instance = gpu.wait_for_ready(created.instance_id)
         print(instance.connection_details.jupyter)
 
-It depends on httpx and pydantic only, never on the server's packages.
+Ephemeral instances for jobs (create, wait, SSH, always delete)::
+
+    with Client() as gpu, gpu.ephemeral_instance("RTX 4090 24GB", "pytorch-jupyter") as box:
+        box.put("training", "training")
+        status = box.run("python training/train.py")
+
+It depends on httpx, pydantic and asyncssh only, never on the server's packages.
 """
 
 from novita_gpu.client._async_client import AsyncClient
 from novita_gpu.client._client import Client
 from novita_gpu.client._config import DEFAULT_BASE_URL, TOKEN_ENV, URL_ENV, Retries
+from novita_gpu.client._ephemeral import (
+    AsyncEphemeralInstance,
+    EphemeralInstance,
+    EphemeralOptions,
+)
 from novita_gpu.client._errors import (
     AuthenticationError,
+    CleanupError,
+    CommandTimeout,
     ConflictError,
     InstanceFailedError,
     InvalidResponseError,
@@ -23,6 +36,7 @@ from novita_gpu.client._errors import (
     NotFoundError,
     NovitaGPUError,
     RateLimitedError,
+    RemoteError,
     SpendLimitError,
     UpstreamError,
     ValidationError,
@@ -45,6 +59,7 @@ from novita_gpu.client._models import (
     ProductOffer,
     Spot,
 )
+from novita_gpu.client._ssh import SSHTarget
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -52,12 +67,17 @@ __all__ = [
     "URL_ENV",
     "ActionResult",
     "AsyncClient",
+    "AsyncEphemeralInstance",
     "AuthenticationError",
     "AutoStop",
+    "CleanupError",
     "Client",
+    "CommandTimeout",
     "ConflictError",
     "ConnectionDetails",
     "CreateResult",
+    "EphemeralInstance",
+    "EphemeralOptions",
     "Event",
     "Health",
     "HealthCheck",
@@ -74,7 +94,9 @@ __all__ = [
     "ProbeResult",
     "ProductOffer",
     "RateLimitedError",
+    "RemoteError",
     "Retries",
+    "SSHTarget",
     "SpendLimitError",
     "Spot",
     "UpstreamError",
