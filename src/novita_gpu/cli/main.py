@@ -1,4 +1,4 @@
-"""The ``novita-gpu`` command line: serve, emulator, db; instances, events, products."""
+"""The ``novita-gpu`` command line: serve, emulator, db; instances, events, products, run."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from novita_gpu.cli import db as db_commands
 from novita_gpu.cli import events as event_commands
 from novita_gpu.cli import instances as instance_commands
 from novita_gpu.cli import products as product_commands
+from novita_gpu.cli import run as run_command
 from novita_gpu.cli import server as server_commands
 from novita_gpu.cli import tokens as token_commands
 from novita_gpu.cli.remote import EXIT_CODES_HELP
@@ -27,6 +28,11 @@ app.add_typer(token_commands.app, name="tokens")
 app.add_typer(instance_commands.app, name="instances")
 app.command("events", epilog=EXIT_CODES_HELP)(event_commands.events)
 app.command("products", epilog=EXIT_CODES_HELP)(product_commands.products)
+app.command(
+    "run",
+    epilog=run_command.RUN_HELP,
+    context_settings={"allow_interspersed_args": False},
+)(run_command.run_job)
 
 
 def _print_version(value: bool) -> None:

@@ -43,8 +43,16 @@ def serve(
         None, help="Use an emulator that is already running at this URL."
     ),
     workers: int = typer.Option(1, min=1, max=64, help="Server processes."),
+    emulator_ssh: bool = typer.Option(
+        False,
+        "--emulator-ssh",
+        help="Let the embedded emulator accept SSH into its instances: commands run on this"
+        " machine in a scratch directory (a development aid; NOVITA_EMULATOR_SSH).",
+    ),
 ) -> None:
     """Run the API server (applies database migrations first)."""
+    if emulator_ssh:
+        os.environ["NOVITA_EMULATOR_SSH"] = "true"  # read by the emulator, here or in its process
     overrides: dict[str, object] = {"host": host, "port": port}
     if emulator:
         overrides["novita_api_key"] = None
@@ -85,6 +93,15 @@ async def _upstream_for(settings: Settings, emulator_url: str | None) -> AsyncIt
         return
     async with EmulatorServer(EmulatorConfig.from_env(), host="127.0.0.1", port=0) as server:
         yield settings.model_copy(update={"novita_api_base_url": server.api_url})
+
+
+def _ssh_line(server: EmulatorServer) -> str:
+    if server.ssh is None:
+        return ""
+    return (
+        f"\nSSH:          127.0.0.1:{server.ssh.port} (development aid: commands run on this"
+        " machine)"
+    )
 
 
 def _api_url(emulator_url: str) -> str:
@@ -170,8 +187,16 @@ def emulator(
     host: str = typer.Option("127.0.0.1", help="Bind address."),
     port: int = typer.Option(9100, help="Port."),
     quiet: bool = typer.Option(False, "--quiet", help="No banner."),
+    ssh: bool = typer.Option(
+        False,
+        "--ssh",
+        help="Accept SSH into instances: commands run on this machine in a scratch directory"
+        " (a development aid; NOVITA_EMULATOR_SSH).",
+    ),
 ) -> None:
     """Run the Novita emulator alone (a fake Novita API for tests and demos)."""
+    if ssh:
+        os.environ["NOVITA_EMULATOR_SSH"] = "true"
     configure_logging("warning")
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_run_emulator(host, port, quiet))
@@ -184,7 +209,7 @@ async def _run_emulator(host: str, port: int, quiet: bool) -> None:
                 Panel.fit(
                     f"Novita emulator at [bold]{server.base_url}[/]\n"
                     f"API base URL: {server.api_url}   (use as NOVITA_API_BASE_URL)\n"
-                    f"Admin API:    {server.base_url}/_emulator/state",
+                    f"Admin API:    {server.base_url}/_emulator/state" + _ssh_line(server),
                     border_style="cyan",
                 )
             )

@@ -77,7 +77,7 @@ class EphemeralOptions(TypedDict, total=False):
     """
 
     gpus: int
-    name: str
+    name: str | None
     max_runtime: int | timedelta
     keep: bool
     ready_timeout: float
