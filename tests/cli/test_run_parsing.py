@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from novita_gpu.cli.progress import cost_so_far, money
-from novita_gpu.cli.run import parse_duration, parse_transfer, remote_command
+from novita_gpu.cli.run import parse_duration, parse_env, parse_transfer, remote_command
 from novita_gpu.client import Instance
 
 
@@ -30,6 +30,14 @@ def test_transfers_split_on_the_side_of_the_remote_path() -> None:
     assert parse_transfer("out", remote_first=True) == ("out", "out")
     with pytest.raises(ValueError, match="SRC:DEST"):
         parse_transfer("out:", remote_first=True)
+
+
+def test_env_takes_values_or_names_from_here() -> None:
+    assert parse_env(["A=1=2", "TOKEN"], {"TOKEN": "s3"}) == {"A": "1=2", "TOKEN": "s3"}
+    with pytest.raises(ValueError, match="not set here"):
+        parse_env(["MISSING"], {})
+    with pytest.raises(ValueError, match="variable name"):
+        parse_env(["A-B=1"], {})
 
 
 def test_one_word_is_a_command_line_and_several_are_quoted() -> None:

@@ -7,9 +7,11 @@ also on Ctrl-C and SIGTERM. The exit status is the remote command's.
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 import signal
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from types import FrameType
 from typing import Annotated
@@ -28,6 +30,7 @@ from novita_gpu.client import (
     RemoteError,
 )
 from novita_gpu.client._ephemeral import AUTO_DELETE_AFTER_STOPPED_MINUTES, TERMINATED_STATUS
+from novita_gpu.client._ssh import with_env
 
 #: Like ssh(1): the job could not be run, or its instance not cleaned up.
 EXIT_RUN_FAILED = 255
@@ -63,6 +66,20 @@ def parse_transfer(spec: str, *, remote_first: bool) -> Transfer:
     return src, dest
 
 
+def parse_env(specs: list[str], environ: Mapping[str, str]) -> dict[str, str]:
+    """``KEY=VALUE``, or ``KEY`` alone for this process's value of it; raises ``ValueError``."""
+    env: dict[str, str] = {}
+    for spec in specs:
+        key, sep, value = spec.partition("=")
+        if not sep:
+            if key not in environ:
+                raise ValueError(f"--env {key}: not set here (give KEY=VALUE or export it)")
+            value = environ[key]
+        env[key] = value
+    with_env("true", env)  # raises ValueError for a name the remote shell cannot export
+    return env
+
+
 def remote_command(words: list[str]) -> str:
     """One word is a shell command line as is; several are quoted and joined."""
     return words[0] if len(words) == 1 else shlex.join(words)
@@ -95,6 +112,15 @@ def run_job(
         list[str] | None,
         typer.Option("--download", "-d", help="REMOTE:LOCAL to copy after the run (repeat)."),
     ] = None,
+    env: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--env",
+            "-e",
+            help="KEY=VALUE, or KEY to pass this environment's value, for the command (repeat;"
+            " values are not printed).",
+        ),
+    ] = None,
     keep: Annotated[
         bool, typer.Option("--keep", help="Keep the instance for debugging (not deleted).")
     ] = False,
@@ -106,9 +132,11 @@ def run_job(
         runtime = parse_duration(max_runtime)
         uploads = [parse_transfer(spec, remote_first=False) for spec in upload or []]
         downloads = [parse_transfer(spec, remote_first=True) for spec in download or []]
+        remote_env = parse_env(env or [], os.environ)
     except ValueError as exc:
         usage_error(str(exc))
     job = _Job(remote_command(command), uploads, downloads, keep)
+    job.env = remote_env
     previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         with Client(url, token=token) as client:
@@ -141,6 +169,7 @@ class _Job:
         self.uploads = uploads
         self.downloads = downloads
         self.keep = keep
+        self.env: dict[str, str] = {}
         self.box: EphemeralInstance | None = None
         self.progress = JobProgress(render.err_console, self._instance)
 
@@ -173,7 +202,7 @@ class _Job:
         render.err_console.print(
             f"[dim]$ {escape(self.command)}[/]", highlight=False, soft_wrap=True
         )
-        status = box.run(self.command)
+        status = box.run(self.command, env=self.env)
         self.progress.finish()
         render.err_console.print(f"[dim]remote exit status {status}[/]", highlight=False)
         for remote, local in self.downloads:
