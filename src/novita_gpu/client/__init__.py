@@ -19,11 +19,8 @@ It depends on httpx, pydantic and asyncssh only, never on the server's packages.
 from novita_gpu.client._async_client import AsyncClient
 from novita_gpu.client._client import Client
 from novita_gpu.client._config import DEFAULT_BASE_URL, TOKEN_ENV, URL_ENV, Retries
-from novita_gpu.client._ephemeral import (
-    AsyncEphemeralInstance,
-    EphemeralInstance,
-    EphemeralOptions,
-)
+from novita_gpu.client._ephemeral import AsyncEphemeralInstance, EphemeralOptions
+from novita_gpu.client._ephemeral_sync import EphemeralInstance
 from novita_gpu.client._errors import (
     AuthenticationError,
     CleanupError,

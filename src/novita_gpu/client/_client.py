@@ -16,7 +16,8 @@ from novita_gpu.client import _calls as calls
 from novita_gpu.client._async_client import AsyncClient
 from novita_gpu.client._base import BaseClient
 from novita_gpu.client._config import DEFAULT_TIMEOUT, Retries
-from novita_gpu.client._ephemeral import EphemeralInstance, EphemeralOptions
+from novita_gpu.client._ephemeral import EphemeralOptions
+from novita_gpu.client._ephemeral_sync import EphemeralInstance
 from novita_gpu.client._models import (
     ActionResult,
     CreateResult,
