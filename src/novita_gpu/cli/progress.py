@@ -68,16 +68,17 @@ class JobProgress:
             if name in PHASES:
                 self._begin(name)
 
-    def finish(self) -> None:
+    def finish(self, *, ok: bool = True) -> None:
+        """End the current phase (marked failed unless ``ok``)."""
         with self._lock:
-            self._end()
+            self._end(ok)
 
     def cost(self) -> float:
         return cost_so_far(self.instance())
 
-    def summary(self, outcome: str) -> None:
-        """The closing line: ``outcome``, total time and cost."""
-        self.finish()
+    def summary(self, outcome: str, *, ok: bool = True) -> None:
+        """The closing line: ``outcome``, total time and cost (after ending the phase)."""
+        self.finish(ok=ok)
         instance = self.instance()
         price = ""
         if instance is not None and instance.price_per_hour is not None:
@@ -96,7 +97,7 @@ class JobProgress:
         self._spinner = self.console.status(_Live(self, name, self._current[1]))
         self._spinner.start()
 
-    def _end(self) -> None:
+    def _end(self, ok: bool = True) -> None:
         if self._current is None:
             return
         if self._spinner is not None:
@@ -104,8 +105,9 @@ class JobProgress:
             self._spinner = None
         name, began = self._current
         self._current = None
+        mark = "[green]✓[/]" if ok else "[red]✗[/]"
         self.console.print(
-            f"[green]✓[/] {name:<12} {seconds(time.monotonic() - began):>8}"
+            f"{mark} {name:<12} {seconds(time.monotonic() - began):>8}"
             f"   {money(self.cost())} so far",
             highlight=False,
         )

@@ -180,14 +180,14 @@ class _Job:
             with box:
                 status = self._work(box)
         except NovitaGPUError as exc:
-            self.progress.summary("[red]failed[/]")
+            self.progress.summary("[red]failed[/]", ok=False)
             render.err_console.print(f"[red]error:[/] {escape(str(exc))}", highlight=False)
             return EXIT_RUN_FAILED
         except KeyboardInterrupt:
-            self.progress.summary("[yellow]interrupted[/]")
+            self.progress.summary("[yellow]interrupted[/]", ok=False)
             return EXIT_INTERRUPTED
         except SystemExit as exc:
-            self.progress.summary("[yellow]terminated[/]")
+            self.progress.summary("[yellow]terminated[/]", ok=False)
             raise typer.Exit(exc.code if isinstance(exc.code, int) else 1) from None
         self.progress.summary(f"exit status {status}")
         if self.keep:
