@@ -31,7 +31,14 @@ def free_port() -> int:
 @contextlib.asynccontextmanager
 async def serve_app(app: FastAPI, port: int) -> AsyncIterator[uvicorn.Server]:
     """Run ``app`` with uvicorn on 127.0.0.1:``port`` in this event loop."""
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on")
+    config = uvicorn.Config(
+        app,
+        host="127.0.0.1",
+        port=port,
+        log_config=None,
+        lifespan="on",
+        timeout_graceful_shutdown=5,
+    )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     while not server.started:
@@ -42,7 +49,7 @@ async def serve_app(app: FastAPI, port: int) -> AsyncIterator[uvicorn.Server]:
         yield server
     finally:
         server.should_exit = True
-        await asyncio.wait_for(task, timeout=15)
+        await asyncio.wait_for(task, timeout=30)
 
 
 @dataclass

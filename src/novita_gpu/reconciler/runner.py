@@ -46,6 +46,18 @@ class JobContext:
 # jobs are picked up by another within this time.
 MIN_LEASE_HOLD = timedelta(seconds=10)
 
+# How long stop() waits for cancelled tasks before giving up on them.
+STOP_TIMEOUT_SECONDS = 5.0
+
+
+def _where(task: asyncio.Task[None]) -> str:
+    """The innermost frame ``task`` is suspended in, as ``file:line function``."""
+    frames = task.get_stack()
+    if not frames:
+        return "unknown"
+    frame = frames[-1]
+    return f"{frame.f_code.co_filename}:{frame.f_lineno} {frame.f_code.co_name}"
+
 
 @dataclass(frozen=True)
 class Job:
@@ -68,8 +80,10 @@ class Runner:
         ctx: AppContext,
         jobs: Sequence[Job],
         extra_tasks: Sequence[Callable[[AppContext], Coroutine[Any, Any, None]]] = (),
+        stop_timeout: float = STOP_TIMEOUT_SECONDS,
     ) -> None:
         self.ctx = ctx
+        self.stop_timeout = stop_timeout
         self.jobs = {job.name: job for job in jobs}
         self.extra_tasks = extra_tasks
         self.owner = new_owner_id()
@@ -87,11 +101,21 @@ class Runner:
             self._tasks.append(asyncio.create_task(task(self.ctx), name=task.__name__))
 
     async def stop(self) -> None:
+        """Cancel every task and wait for them, at most ``stop_timeout`` seconds in total.
+
+        Shutdown must stay bounded: a task that does not finish in time is logged by name
+        (with where it is stuck) and left behind rather than hanging the process.
+        """
         for task in self._tasks:
             task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        if self._tasks:
+            _, pending = await asyncio.wait(self._tasks, timeout=self.stop_timeout)
+            for task in pending:
+                _log.warning(
+                    "background task did not stop in time",
+                    task=task.get_name(),
+                    stack=_where(task),
+                )
         self._tasks.clear()
         await self.probe_http.aclose()
 
