@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hmac
+import logging
 import os
 import shutil
 import signal
@@ -55,6 +56,8 @@ class EmulatorSSH:
 
     async def start(self) -> None:
         """Bind and serve; :attr:`port` is the bound port afterwards."""
+        # asyncssh logs every channel at INFO; the service's log is not the place for that.
+        logging.getLogger("asyncssh").setLevel(logging.WARNING)
         self._root = Path(tempfile.mkdtemp(prefix="novita-emulator-ssh-"))
         self._acceptor = await asyncssh.create_server(
             lambda: _Gate(self),
