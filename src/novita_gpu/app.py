@@ -20,6 +20,7 @@ from starlette.middleware.cors import CORSMiddleware
 from novita_gpu import __version__
 from novita_gpu.auth.middleware import AuthMiddleware, RateLimitMiddleware, TokenSource
 from novita_gpu.auth.tokens import TokenRepository
+from novita_gpu.autostop.router import router as autostop_router
 from novita_gpu.catalog import CatalogService
 from novita_gpu.catalog.router import router as catalog_router
 from novita_gpu.context import AppContext
@@ -34,9 +35,11 @@ from novita_gpu.observability import health
 from novita_gpu.observability.metrics import Metrics
 from novita_gpu.observability.metrics_router import router as metrics_router
 from novita_gpu.observability.middleware import BodyLimitMiddleware, RequestContextMiddleware
+from novita_gpu.reconciler.router import router as sync_router
 from novita_gpu.reconciler.runner import Runner
 from novita_gpu.reconciler.schedule import default_jobs
 from novita_gpu.upstream import NovitaClient, UpstreamPolicy
+from novita_gpu.web import install_web
 from novita_gpu.webhooks.dispatcher import run_webhook_dispatcher
 from novita_gpu.webhooks.router import router as webhooks_router
 
@@ -147,14 +150,21 @@ def create_app(settings: Settings, options: AppOptions | None = None) -> FastAPI
         version=__version__,
         description="Self-hosted control plane for GPU instances on Novita.ai",
         lifespan=lifespan,
+        # Replaced by install_web's pages, which load their assets from the package.
+        docs_url=None,
+        redoc_url=None,
     )
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(metrics_router)
     app.include_router(catalog_router)
+    # Fixed paths under /api/instances go before the instance routes' /{instanceId}.
+    app.include_router(autostop_router)
+    app.include_router(sync_router)
     app.include_router(instances_router)
     app.include_router(events_router)
     app.include_router(webhooks_router)
+    install_web(app)
     _add_middleware(app, settings, metrics, TokenSource(settings.api_tokens, database_tokens))
     return app
 

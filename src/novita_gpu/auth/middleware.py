@@ -27,7 +27,8 @@ _DB_TOKENS_TTL = 5.0
 
 
 def is_open_path(path: str) -> bool:
-    return path.startswith(OPEN_PREFIXES)
+    # "/" is the dashboard page: a static file that asks for a token itself.
+    return path == "/" or path.startswith(OPEN_PREFIXES)
 
 
 def presented_token(scope: Scope) -> str | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from novita_gpu import __version__
+from novita_gpu.cli import autostop as autostop_commands
 from novita_gpu.cli import db as db_commands
 from novita_gpu.cli import events as event_commands
 from novita_gpu.cli import instances as instance_commands
@@ -26,6 +27,7 @@ app.command("emulator")(server_commands.emulator)
 app.add_typer(db_commands.app, name="db")
 app.add_typer(token_commands.app, name="tokens")
 app.add_typer(instance_commands.app, name="instances")
+app.add_typer(autostop_commands.app, name="autostop")
 app.command("events", epilog=EXIT_CODES_HELP)(event_commands.events)
 app.command("products", epilog=EXIT_CODES_HELP)(product_commands.products)
 app.command(

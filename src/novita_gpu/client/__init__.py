@@ -43,6 +43,9 @@ from novita_gpu.client._errors import (
 from novita_gpu.client._models import (
     ActionResult,
     AutoStop,
+    AutoStopCheck,
+    AutoStopStats,
+    CheckedInstance,
     ConnectionDetails,
     CreateResult,
     Event,
@@ -54,7 +57,10 @@ from novita_gpu.client._models import (
     PortMapping,
     ProbeResult,
     ProductOffer,
+    Spend,
     Spot,
+    SyncChange,
+    SyncResult,
 )
 from novita_gpu.client._ssh import SSHTarget
 
@@ -67,6 +73,9 @@ __all__ = [
     "AsyncEphemeralInstance",
     "AuthenticationError",
     "AutoStop",
+    "AutoStopCheck",
+    "AutoStopStats",
+    "CheckedInstance",
     "CleanupError",
     "Client",
     "CommandTimeout",
@@ -94,8 +103,11 @@ __all__ = [
     "RemoteError",
     "Retries",
     "SSHTarget",
+    "Spend",
     "SpendLimitError",
     "Spot",
+    "SyncChange",
+    "SyncResult",
     "UpstreamError",
     "ValidationError",
     "WaitError",

@@ -18,6 +18,8 @@ from novita_gpu.client._config import DEFAULT_TIMEOUT, Retries
 from novita_gpu.client._ephemeral import AsyncEphemeralInstance, EphemeralOptions
 from novita_gpu.client._models import (
     ActionResult,
+    AutoStopCheck,
+    AutoStopStats,
     CreateResult,
     Event,
     Health,
@@ -25,6 +27,7 @@ from novita_gpu.client._models import (
     Instance,
     InstancePage,
     ProductOffer,
+    SyncResult,
 )
 from novita_gpu.client._sse import StreamCursor
 
@@ -105,6 +108,20 @@ class AsyncClient(BaseClient):
     async def health(self) -> Health:
         """``GET /health``."""
         return await self._run(calls.health())
+
+    # Cost control
+
+    async def auto_stop_stats(self) -> AutoStopStats:
+        """``GET /api/instances/auto-stop/stats``: last and next check, last result, spend."""
+        return await self._run(calls.auto_stop_stats())
+
+    async def trigger_auto_stop(self, *, dry_run: bool = True) -> AutoStopCheck:
+        """Run an auto-stop check now; a dry run (the default) changes nothing."""
+        return await self._run(calls.trigger_auto_stop(dry_run))
+
+    async def sync(self, *, dry_run: bool = False) -> SyncResult:
+        """Reconcile every managed instance with Novita now; report what changed."""
+        return await self._run(calls.sync(dry_run))
 
     async def products(
         self,

@@ -21,6 +21,8 @@ from pydantic.alias_generators import to_camel
 from novita_gpu.client._errors import InvalidResponseError, NotFoundError
 from novita_gpu.client._models import (
     ActionResult,
+    AutoStopCheck,
+    AutoStopStats,
     CreateResult,
     Event,
     EventList,
@@ -30,6 +32,7 @@ from novita_gpu.client._models import (
     InstancePage,
     ProductList,
     ProductOffer,
+    SyncResult,
 )
 
 T = TypeVar("T")
@@ -124,6 +127,22 @@ def timestamp(value: datetime | str | None) -> str | None:
 
 def health() -> Call[Health]:
     return Call("GET", "/health", parser(Health))
+
+
+def auto_stop_stats() -> Call[AutoStopStats]:
+    return Call("GET", f"{INSTANCES}/auto-stop/stats", parser(AutoStopStats))
+
+
+def trigger_auto_stop(dry_run: bool) -> Call[AutoStopCheck]:
+    # A real check is not resent on a lost answer: the next one would pick up what is left.
+    body = {"dryRun": dry_run}
+    return Call(
+        "POST", f"{INSTANCES}/auto-stop/trigger", parser(AutoStopCheck), json=body, retry=dry_run
+    )
+
+
+def sync(dry_run: bool) -> Call[SyncResult]:
+    return Call("POST", f"{INSTANCES}/sync", parser(SyncResult), json={"dryRun": dry_run})
 
 
 def products(

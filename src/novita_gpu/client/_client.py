@@ -20,6 +20,8 @@ from novita_gpu.client._ephemeral import EphemeralOptions
 from novita_gpu.client._ephemeral_sync import EphemeralInstance
 from novita_gpu.client._models import (
     ActionResult,
+    AutoStopCheck,
+    AutoStopStats,
     CreateResult,
     Event,
     Health,
@@ -27,6 +29,7 @@ from novita_gpu.client._models import (
     Instance,
     InstancePage,
     ProductOffer,
+    SyncResult,
 )
 from novita_gpu.client._sse import StreamCursor
 
@@ -104,6 +107,20 @@ class Client(BaseClient):
     def health(self) -> Health:
         """``GET /health``."""
         return self._run(calls.health())
+
+    # Cost control
+
+    def auto_stop_stats(self) -> AutoStopStats:
+        """``GET /api/instances/auto-stop/stats``: last and next check, last result, spend."""
+        return self._run(calls.auto_stop_stats())
+
+    def trigger_auto_stop(self, *, dry_run: bool = True) -> AutoStopCheck:
+        """Run an auto-stop check now; a dry run (the default) changes nothing."""
+        return self._run(calls.trigger_auto_stop(dry_run))
+
+    def sync(self, *, dry_run: bool = False) -> SyncResult:
+        """Reconcile every managed instance with Novita now; report what changed."""
+        return self._run(calls.sync(dry_run))
 
     def products(
         self,

@@ -60,7 +60,7 @@ class HealthCheck(Model):
 
 class AutoStop(Model):
     enabled: bool = False
-    idle_minutes: int | None = None
+    idle_minutes: float | None = None
 
 
 class Spot(Model):
@@ -209,3 +209,73 @@ class Health(Model):
     version: str | None = None
     mode: str | None = None
     services: dict[str, Any] = {}
+
+
+# Cost control
+
+
+class CheckedInstance(Model):
+    """One instance a cost-control rule applied to in a check."""
+
+    instance_id: str
+    name: str | None = None
+    action: str
+    reason: str
+    outcome: str
+    error: str | None = None
+
+
+class AutoStopCheck(Model):
+    """The result of one auto-stop check (``lastResult``, or a trigger's answer)."""
+
+    checked_at: datetime | None = None
+    dry_run: bool = True
+    checked: int = 0
+    eligible: int = 0
+    stopped: int = 0
+    deleted: int = 0
+    errors: int = 0
+    duration_ms: int | None = None
+    instances: list[CheckedInstance] = []
+
+
+class Spend(Model):
+    running_usd_per_hour: float = 0.0
+    running_instances: int = 0
+    accrued_cost_usd: float = 0.0
+    saved_by_auto_stop_usd: float = 0.0
+
+
+class AutoStopStats(Model):
+    """``GET /api/instances/auto-stop/stats``."""
+
+    scheduler_running: bool = False
+    enabled: bool | None = None
+    check_interval_minutes: float | None = None
+    default_inactivity_threshold_minutes: float | None = None
+    startup_grace_period_minutes: float | None = None
+    creation_grace_period_minutes: float | None = None
+    last_check_at: datetime | None = None
+    next_check_at: datetime | None = None
+    last_result: AutoStopCheck | None = None
+    last_error: str | None = None
+    spend: Spend | None = None
+
+
+class SyncChange(Model):
+    instance_id: str
+    name: str | None = None
+    from_status: str | None = Field(default=None, alias="from")
+    to_status: str | None = Field(default=None, alias="to")
+    upstream_status: str | None = None
+
+
+class SyncResult(Model):
+    """``POST /api/instances/sync``: what the pass changed (or would change)."""
+
+    dry_run: bool = False
+    checked: int = 0
+    upstream_instances: int = 0
+    changed: list[SyncChange] = []
+    missing: list[str] = []
+    duration_ms: int | None = None

@@ -90,10 +90,11 @@ class Settings(BaseSettings):
 
     # Auto-stop, runtime caps, spend
     auto_stop_enabled: bool = True
-    auto_stop_idle_minutes: int = Field(10, ge=1)
-    auto_stop_startup_grace_minutes: int = Field(45, ge=0)
-    auto_stop_creation_grace_minutes: int = Field(60, ge=0)
-    auto_stop_check_interval_minutes: float = Field(2, gt=0)
+    # Minutes; fractions allowed so demos and end-to-end tests can run in seconds.
+    auto_stop_idle_minutes: float = Field(10, gt=0)
+    auto_stop_startup_grace_minutes: float = Field(45, ge=0)
+    auto_stop_creation_grace_minutes: float = Field(60, ge=0)
+    auto_stop_check_interval_minutes: float = Field(2, ge=0.01)
     spend_limit_usd_per_hour: float | None = Field(None, gt=0)
 
     # Spot recovery

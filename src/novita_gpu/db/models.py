@@ -79,9 +79,10 @@ class Instance(Base):
     # Behaviour settings
     webhook_url: Mapped[str | None] = mapped_column(Text)
     auto_stop_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
-    auto_stop_idle_minutes: Mapped[int | None] = mapped_column(Integer)
-    auto_delete_after_stopped_minutes: Mapped[int | None] = mapped_column(Integer)
-    max_runtime_minutes: Mapped[int | None] = mapped_column(Integer)
+    # Minutes, fractions allowed (demos and end-to-end tests run in seconds).
+    auto_stop_idle_minutes: Mapped[float | None] = mapped_column(Float)
+    auto_delete_after_stopped_minutes: Mapped[float | None] = mapped_column(Float)
+    max_runtime_minutes: Mapped[float | None] = mapped_column(Float)
     spot_recovery: Mapped[str] = mapped_column(String(16), default="none")
     health_check_config: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
@@ -114,6 +115,10 @@ class Instance(Base):
     last_used_at: Mapped[datetime | None] = mapped_column()
     running_since: Mapped[datetime | None] = mapped_column()
     runtime_seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    # Money saved by auto-stop: set when auto-stop stops the instance, folded into
+    # ``saved_seconds`` at the next start (or the delete).
+    auto_stopped_at: Mapped[datetime | None] = mapped_column()
+    saved_seconds: Mapped[float] = mapped_column(Float, default=0.0)
 
     # Reconciler scheduling and leases
     next_sync_at: Mapped[datetime | None] = mapped_column(index=True)
@@ -230,6 +235,8 @@ class Lease(Base):
     run_count: Mapped[int] = mapped_column(BigInteger, default=0)
     interval_seconds: Mapped[float | None] = mapped_column(Float)
     heartbeat_at: Mapped[datetime | None] = mapped_column()
+    # What the last run found and did, for jobs that report it (the auto-stop check).
+    last_result: Mapped[dict[str, Any] | None] = mapped_column()
 
 
 class ApiToken(Base):

@@ -8,7 +8,9 @@ anything; an upstream refusal caused by our stale view is resolved by asking ups
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
 
 from novita_gpu.context import AppContext
 from novita_gpu.core.errors import (
@@ -38,6 +40,37 @@ from novita_gpu.upstream.api_errors import upstream_error_to_service_error
 class ActionOutcome:
     instance: Instance
     message: str
+    skipped: bool = False
+
+
+@dataclass(frozen=True)
+class Notice:
+    """An event recorded just before the usual stop/delete events, in the same transaction
+    (``instance.auto_stopped`` with its reason). ``still_due`` is asked on the fresh row
+    before upstream is called: False skips the action (e.g. a heartbeat just arrived)."""
+
+    event_type: EventType
+    data: dict[str, Any] = field(default_factory=dict)
+    still_due: Callable[[Instance], bool] | None = None
+
+    def holds(self, instance: Instance) -> bool:
+        return self.still_due is None or self.still_due(instance)
+
+    async def record(self, uow: UnitOfWork, instance: Instance) -> None:
+        await change_status(
+            uow.recorder,
+            instance,
+            Status(instance.status),
+            event_type=self.event_type,
+            data=self.data,
+        )
+        if self.event_type is EventType.AUTO_STOPPED:
+            instance.auto_stopped_at = uow.recorder.clock.now()
+
+
+async def _announce(uow: UnitOfWork, instance: Instance, notice: Notice | None) -> None:
+    if notice is not None:
+        await notice.record(uow, instance)
 
 
 async def _load(ctx: AppContext, instance_id: str) -> Instance:
@@ -110,17 +143,26 @@ class InstanceActions:
 
     # stop
 
-    async def stop(self, instance_id: str, event_type: EventType | None = None) -> ActionOutcome:
-        """Stop; ``event_type`` replaces ``instance.stopping`` (e.g. ``instance.auto_stopped``)."""
+    async def stop(
+        self,
+        instance_id: str,
+        event_type: EventType | None = None,
+        *,
+        notice: Notice | None = None,
+    ) -> ActionOutcome:
+        """Stop; ``event_type`` replaces ``instance.stopping``; ``notice`` precedes it."""
         instance = await _load(self.ctx, instance_id)
         if decide_stop(instance) is Decision.NOOP:
             return ActionOutcome(instance, f"Instance is already {instance.status}")
+        if notice is not None and not notice.holds(instance):
+            return ActionOutcome(instance, "No longer due", skipped=True)
         if instance.novita_instance_id is None:
-            return ActionOutcome(await self._stop_later(instance.id, event_type), "Stop queued")
+            stopping = await self._stop_later(instance.id, event_type, notice)
+            return ActionOutcome(stopping, "Stop queued")
         try:
             result = await self.ctx.upstream.stop_instance(instance.novita_instance_id)
         except UpstreamInvalidState:
-            return await self._stop_refused(instance, event_type)
+            return await self._stop_refused(instance, event_type, notice)
         except UpstreamNotFound:
             await self._vanished(instance.id)
             raise InstanceNotStoppable(
@@ -128,53 +170,73 @@ class InstanceActions:
             ) from None
         except UpstreamError as exc:
             raise upstream_error_to_service_error(exc) from exc
-        stopped = await self._stopping(instance.id, result.state or "toStop", event_type)
+        stopped = await self._stopping(instance.id, result.state or "toStop", event_type, notice)
         return ActionOutcome(stopped, "Instance is stopping")
 
     async def _stopping(
-        self, instance_id: str, upstream_state: str | None, event_type: EventType | None
+        self,
+        instance_id: str,
+        upstream_state: str | None,
+        event_type: EventType | None,
+        notice: Notice | None,
     ) -> Instance:
         async def apply(uow: UnitOfWork, instance: Instance) -> None:
             if upstream_state:
                 instance.upstream_status = upstream_state
             instance.desired_status = None
+            await _announce(uow, instance, notice)
             await change_status(uow.recorder, instance, Status.STOPPING, event_type=event_type)
 
         return await _record(self.ctx, instance_id, apply)
 
-    async def _stop_later(self, instance_id: str, event_type: EventType | None) -> Instance:
+    async def _stop_later(
+        self, instance_id: str, event_type: EventType | None, notice: Notice | None = None
+    ) -> Instance:
         """Upstream cannot stop it yet (still booting): remember, the reconciler finishes."""
 
         async def apply(uow: UnitOfWork, instance: Instance) -> None:
             instance.desired_status = Status.STOPPED.value
+            await _announce(uow, instance, notice)
             await change_status(uow.recorder, instance, Status.STOPPING, event_type=event_type)
 
         return await _record(self.ctx, instance_id, apply)
 
     async def _stop_refused(
-        self, instance: Instance, event_type: EventType | None
+        self, instance: Instance, event_type: EventType | None, notice: Notice | None
     ) -> ActionOutcome:
         refreshed = await self._refresh(instance)
         if Status(refreshed.status) in {Status.STOPPED, Status.STOPPING}:
             return ActionOutcome(refreshed, f"Instance is already {refreshed.status}")
-        return ActionOutcome(await self._stop_later(instance.id, event_type), "Stop queued")
+        stopping = await self._stop_later(instance.id, event_type, notice)
+        return ActionOutcome(stopping, "Stop queued")
 
     # delete
 
-    async def delete(self, instance_id: str, event_type: EventType | None = None) -> ActionOutcome:
+    async def delete(
+        self,
+        instance_id: str,
+        event_type: EventType | None = None,
+        *,
+        notice: Notice | None = None,
+    ) -> ActionOutcome:
+        """Delete upstream; ``notice`` (e.g. ``instance.auto_deleted``) precedes the events."""
         instance = await _load(self.ctx, instance_id)
         if decide_delete(instance) is Decision.NOOP:
             return ActionOutcome(instance, f"Instance is already {instance.status}")
+        if notice is not None and not notice.holds(instance):
+            return ActionOutcome(instance, "No longer due", skipped=True)
         novita_id = instance.novita_instance_id or await self._find_unconfirmed(instance)
         if novita_id is None:
-            return ActionOutcome(await self._deleted(instance.id, event_type), "Instance deleted")
+            deleted = await self._deleted(instance.id, event_type, notice)
+            return ActionOutcome(deleted, "Instance deleted")
         try:
             result = await self.ctx.upstream.delete_instance(novita_id)
         except UpstreamNotFound:
-            return ActionOutcome(await self._deleted(instance.id, event_type), "Instance deleted")
+            deleted = await self._deleted(instance.id, event_type, notice)
+            return ActionOutcome(deleted, "Instance deleted")
         except UpstreamError as exc:
             raise upstream_error_to_service_error(exc) from exc
-        deleting = await self._deleting(instance.id, novita_id, result.state, event_type)
+        deleting = await self._deleting(instance.id, novita_id, result.state, event_type, notice)
         return ActionOutcome(deleting, "Instance is being deleted")
 
     async def _find_unconfirmed(self, instance: Instance) -> str | None:
@@ -187,20 +249,29 @@ class InstanceActions:
         return found.id if found else None
 
     async def _deleting(
-        self, instance_id: str, novita_id: str, state: str | None, event_type: EventType | None
+        self,
+        instance_id: str,
+        novita_id: str,
+        state: str | None,
+        event_type: EventType | None,
+        notice: Notice | None,
     ) -> Instance:
         async def apply(uow: UnitOfWork, instance: Instance) -> None:
             instance.novita_instance_id = novita_id
             instance.upstream_status = state or "toRemove"
             instance.desired_status = Status.DELETED.value
+            await _announce(uow, instance, notice)
             await change_status(uow.recorder, instance, Status.DELETING, event_type=event_type)
 
         return await _record(self.ctx, instance_id, apply)
 
-    async def _deleted(self, instance_id: str, event_type: EventType | None) -> Instance:
+    async def _deleted(
+        self, instance_id: str, event_type: EventType | None, notice: Notice | None
+    ) -> Instance:
         async def apply(uow: UnitOfWork, instance: Instance) -> None:
             # A create whose answer was lost may still surface; the reconciler deletes it then.
             instance.desired_status = Status.DELETED.value
+            await _announce(uow, instance, notice)
             await change_status(uow.recorder, instance, Status.DELETED, event_type=event_type)
 
         return await _record(self.ctx, instance_id, apply)

@@ -65,11 +65,11 @@ class EnvIn(Body):
 
 class AutoStopIn(Body):
     enabled: bool = True
-    idle_minutes: int | None = Field(default=None, ge=1, le=10_080)
+    idle_minutes: float | None = Field(default=None, gt=0, le=10_080)
 
 
 class AutoDeleteIn(Body):
-    after_stopped_minutes: int | None = Field(default=None, ge=1, le=525_600)
+    after_stopped_minutes: float | None = Field(default=None, gt=0, le=525_600)
 
 
 class HealthCheckIn(Body):
@@ -96,7 +96,7 @@ class CreateInstanceIn(Body):
     max_price_per_hour: float | None = Field(default=None, gt=0, le=10_000)
     auto_stop: AutoStopIn | None = None
     auto_delete: AutoDeleteIn | None = None
-    max_runtime_minutes: int | None = Field(default=None, ge=1, le=525_600)
+    max_runtime_minutes: float | None = Field(default=None, gt=0, le=525_600)
     spot_recovery: SpotRecovery | None = None
     envs: list[EnvIn] | None = Field(default=None, max_length=100)
     health_check: HealthCheckIn | None = None
@@ -136,7 +136,7 @@ class AdoptIn(Body):
     webhook_url: AnyHttpUrl | None = None
     auto_stop: AutoStopIn | None = None
     auto_delete: AutoDeleteIn | None = None
-    max_runtime_minutes: int | None = Field(default=None, ge=1, le=525_600)
+    max_runtime_minutes: float | None = Field(default=None, gt=0, le=525_600)
     spot_recovery: SpotRecovery | None = None
     health_check: HealthCheckIn | None = None
 
@@ -203,7 +203,7 @@ class InstanceOut(Out):
     health_check: HealthCheckOut
     auto_stop: dict[str, Any]
     auto_delete: dict[str, Any]
-    max_runtime_minutes: int | None
+    max_runtime_minutes: float | None
     spot_recovery: str
     spot: dict[str, Any]
     webhook_url: str | None

@@ -15,7 +15,9 @@ def instance_settings(settings: Settings, body: Any) -> dict[str, Any]:
     billing_mode = getattr(body, "billing_mode", "onDemand")
     default_recovery = "migrate" if billing_mode == "spot" else "none"
     return {
-        "auto_stop_enabled": settings.auto_stop_enabled if auto_stop is None else auto_stop.enabled,
+        # On unless asked otherwise: AUTO_STOP_ENABLED switches the periodic check, not the
+        # instance's own setting (a triggered check still applies it).
+        "auto_stop_enabled": True if auto_stop is None else auto_stop.enabled,
         "auto_stop_idle_minutes": (auto_stop.idle_minutes if auto_stop else None)
         or settings.auto_stop_idle_minutes,
         "auto_delete_after_stopped_minutes": auto_delete.after_stopped_minutes

@@ -26,17 +26,29 @@ def _accrue(instance: Instance, new_status: Status, now: datetime) -> None:
         instance.running_since = now
 
 
+def _end_saving(instance: Instance, now: datetime) -> None:
+    """Auto-stop saves money until the next start (or the delete): fold that span in."""
+    if instance.auto_stopped_at is not None:
+        saved = max(0.0, (now - instance.auto_stopped_at).total_seconds())
+        instance.saved_seconds = (instance.saved_seconds or 0.0) + saved
+        instance.auto_stopped_at = None
+
+
 def _stamp(instance: Instance, status: Status, now: datetime) -> None:
     match status:
         case Status.STARTING:
             instance.started_at = now
             instance.ready_at = None
+            # A (re)start begins a new idle clock: the previous heartbeat no longer counts.
+            instance.last_used_at = None
+            _end_saving(instance, now)
         case Status.READY:
             instance.ready_at = now
         case Status.STOPPED:
             instance.stopped_at = now
         case Status.DELETED:
             instance.deleted_at = now
+            _end_saving(instance, now)
         case _:
             pass
 

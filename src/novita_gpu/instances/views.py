@@ -63,11 +63,11 @@ class InstanceRecord(Protocol):
     @property
     def auto_stop_enabled(self) -> bool: ...
     @property
-    def auto_stop_idle_minutes(self) -> int | None: ...
+    def auto_stop_idle_minutes(self) -> float | None: ...
     @property
-    def auto_delete_after_stopped_minutes(self) -> int | None: ...
+    def auto_delete_after_stopped_minutes(self) -> float | None: ...
     @property
-    def max_runtime_minutes(self) -> int | None: ...
+    def max_runtime_minutes(self) -> float | None: ...
     @property
     def spot_recovery(self) -> str: ...
     @property
@@ -122,6 +122,13 @@ def iso(value: datetime | None) -> str | None:
 def usd(units: int | None) -> float | None:
     """Novita price units (1/100000 USD) as dollars."""
     return None if units is None else units / PRICE_UNITS_PER_USD
+
+
+def minutes(value: float | None) -> float | int | None:
+    """A duration in minutes as stored; whole numbers render as integers (``10``, not ``10.0``)."""
+    if value is None:
+        return None
+    return int(value) if float(value).is_integer() else value
 
 
 def redact_url(url: str | None) -> str | None:
@@ -223,9 +230,12 @@ def instance_view(
         "portMappings": list(f["port_mappings"] or []),
         "connectionDetails": _connection(f["connection"], f["port_mappings"], ssh_password),
         "healthCheck": _health_check(f["health_check"]),
-        "autoStop": {"enabled": f["auto_stop_enabled"], "idleMinutes": f["auto_stop_idle_minutes"]},
-        "autoDelete": {"afterStoppedMinutes": f["auto_delete_after_stopped_minutes"]},
-        "maxRuntimeMinutes": f["max_runtime_minutes"],
+        "autoStop": {
+            "enabled": f["auto_stop_enabled"],
+            "idleMinutes": minutes(f["auto_stop_idle_minutes"]),
+        },
+        "autoDelete": {"afterStoppedMinutes": minutes(f["auto_delete_after_stopped_minutes"])},
+        "maxRuntimeMinutes": minutes(f["max_runtime_minutes"]),
         "spotRecovery": f["spot_recovery"],
         "spot": {"status": f["spot_status"], "reclaimTime": iso(f["spot_reclaim_time"])},
         "webhookUrl": redact_url(f["webhook_url"]),

@@ -16,6 +16,7 @@ from sqlalchemy import text
 from starlette.responses import JSONResponse
 
 from novita_gpu import __version__
+from novita_gpu.autostop.costs import current_spend
 from novita_gpu.context import AppContext
 from novita_gpu.core.errors import ServiceUnavailable
 from novita_gpu.db.models import Lease
@@ -58,6 +59,14 @@ def _job_is_fresh(job: Lease, now: datetime) -> bool:
     return (now - job.last_run_at).total_seconds() <= limit
 
 
+def _periodic(ctx: AppContext, jobs: list[Lease]) -> list[Lease]:
+    """Jobs expected to run on their own: with ``AUTO_STOP_ENABLED=false`` the auto-stop
+    check runs only when triggered, so its row going quiet is not a stalled loop."""
+    if ctx.settings.auto_stop_enabled:
+        return jobs
+    return [job for job in jobs if job.name != "job:auto_stop"]
+
+
 def _reconciler_state(jobs: list[Lease], now: datetime, starting: bool) -> ServiceState:
     """Down when no job runs, degraded when some are stale. Right after start-up the jobs
     are still taking their first turn, so staleness is not held against them yet."""
@@ -94,6 +103,19 @@ def _jobs_report(jobs: list[Lease], now: datetime) -> dict[str, Any]:
             "stale": not _job_is_fresh(job, now),
         }
         for job in jobs
+    }
+
+
+def _auto_stop_report(jobs: list[Lease]) -> dict[str, Any] | None:
+    """The last auto-stop check: when, and how many instances it could not handle."""
+    job = next((job for job in jobs if job.name == "job:auto_stop"), None)
+    if job is None or job.last_result is None:
+        return None
+    return {
+        "lastCheckAt": job.last_result.get("checkedAt"),
+        "stopped": job.last_result.get("stopped"),
+        "deleted": job.last_result.get("deleted"),
+        "errors": job.last_result.get("errors"),
     }
 
 
@@ -137,7 +159,7 @@ async def get_health(ctx: ContextDep) -> JSONResponse:
         "database": "up" if database else "down",
         "upstream": _upstream_state(ctx),
         "reconciler": _reconciler_state(
-            jobs,
+            _periodic(ctx, jobs),
             now,
             starting=ctx.runner is not None and ctx.uptime_seconds < _STARTUP_GRACE_SECONDS,
         ),
@@ -165,6 +187,8 @@ async def get_health(ctx: ContextDep) -> JSONResponse:
             "oldestPendingSeconds": round(backlog.oldest_pending_seconds, 3),
             "failed": backlog.failed,
         },
+        "cost": (await current_spend(ctx)).as_json() if database else None,
+        "autoStop": _auto_stop_report(jobs),
         "jobs": _jobs_report(jobs, now),
         "milestones": _marks_report(marks),
     }

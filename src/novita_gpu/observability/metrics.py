@@ -112,6 +112,28 @@ class Metrics:
             registry=r,
         )
 
+        self.auto_stop_actions = Counter(
+            "novita_gpu_auto_stop_actions",
+            "Cost-control actions (stop/delete) by reason and outcome",
+            ["action", "reason", "outcome"],
+            registry=r,
+        )
+        self.spend_usd_per_hour = Gauge(
+            "novita_gpu_spend_usd_per_hour",
+            "Hourly price of the managed instances running now (USD)",
+            registry=r,
+        )
+        self.accrued_cost_usd = Gauge(
+            "novita_gpu_accrued_cost_usd",
+            "Estimated cost so far of every managed instance, tombstones included (USD)",
+            registry=r,
+        )
+        self.saved_by_auto_stop_usd = Gauge(
+            "novita_gpu_saved_by_auto_stop_usd",
+            "Price x time not run after auto-stops, until the next start (USD)",
+            registry=r,
+        )
+
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
         self.http_requests.labels(method, route, str(status)).inc()
         self.http_latency.labels(method, route).observe(seconds)

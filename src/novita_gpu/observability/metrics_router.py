@@ -11,6 +11,7 @@ from fastapi import APIRouter
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.responses import Response
 
+from novita_gpu.autostop.costs import current_spend
 from novita_gpu.context import AppContext
 from novita_gpu.deps import ContextDep
 from novita_gpu.instances.repository import InstanceRepository
@@ -25,6 +26,7 @@ async def _refresh_gauges(ctx: AppContext) -> None:
     for status in Status:
         ctx.metrics.instances_by_status.labels(status.value).set(counts.get(status.value, 0))
     ctx.metrics.breaker_open.set(1 if ctx.upstream.breaker_state == "open" else 0)
+    await current_spend(ctx)  # spend, accrued cost and auto-stop savings gauges
 
 
 @router.get("/metrics", summary="Prometheus metrics", response_class=Response)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from novita_gpu.autostop.service import auto_stop_jobs
 from novita_gpu.core.config import Settings
 from novita_gpu.reconciler.jobs.housekeeping import housekeeping
 from novita_gpu.reconciler.jobs.intents import complete_intents
@@ -27,4 +28,5 @@ def default_jobs(settings: Settings) -> list[Job]:
         Job("create_recovery", min(RECOVERY_INTERVAL, fast * 2), recover_creates),
         Job("startup_timeouts", TIMEOUT_INTERVAL, fail_slow_startups),
         Job("housekeeping", HOUSEKEEPING_INTERVAL, housekeeping),
+        *auto_stop_jobs(settings),
     ]

@@ -3,7 +3,9 @@
 A stop asked while the instance was still booting (upstream refuses a stop before
 ``running``) is remembered as ``desired_status = stopped``; a delete asked before the create
 was confirmed is remembered as ``desired_status = deleted``. Once upstream allows it, this job
-sends the call; the status sync then sees the instance reach ``exited``/``removed``.
+sends the call; the status sync then sees the instance reach ``exited``/``removed``. A delete
+of a tombstone (an instance that surfaced after the user deleted it) is retried here until
+Novita accepts it.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from sqlalchemy import and_
 from novita_gpu.db.models import Instance
 from novita_gpu.instances.repository import InstanceRepository
 from novita_gpu.instances.states import Status
+from novita_gpu.instances.transitions import change_status
 from novita_gpu.instances.uow import Change, UnitOfWork, update_instance
 from novita_gpu.reconciler.runner import JobContext
 from novita_gpu.upstream import UpstreamError, UpstreamInvalidState, UpstreamNotFound
@@ -63,8 +66,12 @@ async def _complete(job: JobContext, row: Instance) -> None:
         ):
             result = await job.ctx.upstream.delete_instance(novita_id)
             await update_instance(job.ctx, row.id, _sent(result.state or "toRemove"))
-    except (UpstreamInvalidState, UpstreamNotFound):
-        return  # not yet possible, or already gone: the status sync settles it
+    except UpstreamNotFound:
+        if row.deleted_at is not None:  # a tombstone's late delete: already gone is done
+            await update_instance(job.ctx, row.id, _sent("removed"))
+        return  # otherwise the status sync settles it
+    except UpstreamInvalidState:
+        return  # not yet possible
     except UpstreamError as exc:
         _log.info("intent postponed", instance_id=row.id, error=str(exc))
 
@@ -74,5 +81,9 @@ def _sent(upstream_state: str) -> Change:
         instance.upstream_status = upstream_state
         if instance.desired_status == Status.STOPPED.value:
             instance.desired_status = None
+        elif instance.deleted_at is not None and instance.status == Status.DELETING.value:
+            # A tombstone (deleted before its create was confirmed) whose instance surfaced:
+            # the status sync does not follow tombstones, so Novita's acceptance ends it here.
+            await change_status(uow.recorder, instance, Status.DELETED)
 
     return change

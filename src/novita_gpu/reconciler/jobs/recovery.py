@@ -35,7 +35,7 @@ from novita_gpu.instances.transitions import change_status
 from novita_gpu.instances.uow import Change, UnitOfWork, update_instance
 from novita_gpu.instances.upstream_lookup import locate_created
 from novita_gpu.reconciler.runner import JobContext
-from novita_gpu.upstream import UpstreamError, UpstreamRequestError
+from novita_gpu.upstream import UpstreamError, UpstreamInstance, UpstreamRequestError
 
 _log = structlog.get_logger("reconciler.recovery")
 
@@ -87,7 +87,7 @@ async def _recover(ctx: AppContext, instance_id: str, owner: str) -> None:
         return
     found = await locate_created(ctx.upstream, instance)
     if found is not None:
-        await _adopt_found(ctx, instance, found.id)
+        await _adopt_found(ctx, instance, found)
         return
     if instance.status == Status.DELETED.value:
         return
@@ -103,15 +103,27 @@ async def _recover(ctx: AppContext, instance_id: str, owner: str) -> None:
     await _send_again(ctx, instance, owner)
 
 
-async def _adopt_found(ctx: AppContext, instance: Instance, novita_id: str) -> None:
+async def _adopt_found(ctx: AppContext, instance: Instance, found: UpstreamInstance) -> None:
+    """Record the Novita id. A row the user deleted meanwhile becomes a durable delete
+    intent (``deleting`` + ``desired_status = deleted``) that the intents job sends and
+    retries until Novita accepts it, so a paid instance is never left running untracked."""
+
     async def change(uow: UnitOfWork, row: Instance) -> None:
-        row.novita_instance_id = novita_id
+        row.novita_instance_id = found.id
         row.next_sync_at = uow.recorder.clock.now()
+        if row.status == Status.DELETED.value:
+            row.upstream_status = found.status
+            row.desired_status = Status.DELETED.value
+            await change_status(
+                uow.recorder,
+                row,
+                Status.DELETING,
+                data={"reason": "surfaced_after_delete"},
+            )
 
     await update_instance(ctx, instance.id, change)
     if instance.status == Status.DELETED.value:
-        await ctx.upstream.delete_instance(novita_id)
-        _log.info("deleted an instance that surfaced after its delete", instance_id=instance.id)
+        _log.info("an instance surfaced after its delete; delete queued", instance_id=instance.id)
 
 
 def _refused(placement: Placement) -> Change:

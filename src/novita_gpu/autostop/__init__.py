@@ -1,0 +1,1 @@
+"""Cost control: idle auto-stop, runtime caps, auto-delete, and the spend figures."""

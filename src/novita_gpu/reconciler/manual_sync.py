@@ -1,0 +1,78 @@
+"""``POST /api/instances/sync``: one status-sync pass now, reporting what changed.
+
+The same fold as the periodic status sync (one paged listing, then only the rows whose view
+differs are written); instances missing from the listing are confirmed with one GET each, as
+there. A dry run reads upstream and reports what the pass would change, writing nothing.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from novita_gpu.context import AppContext
+from novita_gpu.db.models import Instance
+from novita_gpu.instances.repository import InstanceRepository
+from novita_gpu.instances.states import Status, fold_upstream_status
+from novita_gpu.instances.uow import update_instance
+from novita_gpu.reconciler.jobs.status_sync import (
+    MAX_CONFIRMATIONS,
+    PAGE_SIZE,
+    _confirm_missing,
+    _folder,
+    _needs_update,
+)
+from novita_gpu.upstream import UpstreamError, UpstreamInstance
+from novita_gpu.upstream.api_errors import upstream_error_to_service_error
+
+
+def _change(row: Instance, status: str, upstream_status: str | None) -> dict[str, Any]:
+    return {
+        "instanceId": row.id,
+        "name": row.name,
+        "from": row.status,
+        "to": status,
+        "upstreamStatus": upstream_status,
+    }
+
+
+async def _fold(ctx: AppContext, row: Instance, snapshot: UpstreamInstance, dry_run: bool) -> Any:
+    """The change this row gets from ``snapshot`` (None: nothing), applied unless a dry run."""
+    if not _needs_update(row, snapshot):
+        return None
+    if dry_run:
+        would = fold_upstream_status(Status(row.status), snapshot.status).value
+        return _change(row, would, snapshot.status)
+    updated = await update_instance(ctx, row.id, _folder(snapshot))
+    return None if updated is None else _change(row, updated.status, updated.upstream_status)
+
+
+async def sync_now(ctx: AppContext, *, dry_run: bool) -> dict[str, Any]:
+    """Run one pass now; 502/503/504 (typed) when upstream cannot be listed."""
+    timer = time.perf_counter()
+    try:
+        items = await ctx.upstream.list_all_instances(page_size=PAGE_SIZE)
+    except UpstreamError as exc:
+        raise upstream_error_to_service_error(exc) from exc
+    listing = {item.id: item for item in items}
+    async with ctx.db.read() as session:
+        rows = list(await InstanceRepository(session).managed_with_novita_id())
+    changed: list[dict[str, Any]] = []
+    missing: list[str] = []
+    for row in rows:
+        snapshot = listing.get(row.novita_instance_id or "")
+        if snapshot is None:
+            missing.append(row.id)
+        elif (change := await _fold(ctx, row, snapshot, dry_run)) is not None:
+            changed.append(change)
+    if not dry_run:
+        for instance_id in missing[:MAX_CONFIRMATIONS]:
+            await _confirm_missing(ctx, instance_id)
+    return {
+        "dryRun": dry_run,
+        "checked": len(rows),
+        "upstreamInstances": len(listing),
+        "changed": changed,
+        "missing": missing,
+        "durationMs": int((time.perf_counter() - timer) * 1000),
+    }
