@@ -32,7 +32,6 @@ def test_pinned_members() -> None:
         "CommandTimeout",
         "AutoStopCheck",
         "AutoStopStats",
-        "Client",
         "CheckedInstance",
         "ConflictError",
         "ConnectionDetails",

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from novita_gpu.client import Instance, RemoteError, SSHTarget
-from novita_gpu.client._ephemeral import runtime_minutes
+from novita_gpu.client._ephemeral import minutes_of
 from novita_gpu.client._ssh import parse_ssh_command, with_env
 
 
@@ -46,8 +46,8 @@ def test_env_is_exported_quoted_before_the_command() -> None:
         with_env("env", {"A-B": "1"})
 
 
-def test_max_runtime_is_whole_minutes_rounded_up() -> None:
-    assert runtime_minutes(90) == 90
-    assert runtime_minutes(timedelta(seconds=61)) == 2
-    with pytest.raises(ValueError, match="at least one minute"):
-        runtime_minutes(timedelta(0))
+def test_safety_net_minutes_keep_fractions() -> None:
+    assert minutes_of(90) == 90
+    assert minutes_of(timedelta(seconds=6)) == 0.1
+    with pytest.raises(ValueError, match="max_runtime must be positive"):
+        minutes_of(timedelta(0))

@@ -29,7 +29,7 @@ from novita_gpu.client import (
     NovitaGPUError,
     RemoteError,
 )
-from novita_gpu.client._ephemeral import AUTO_DELETE_AFTER_STOPPED_MINUTES, TERMINATED_STATUS
+from novita_gpu.client._ephemeral import TERMINATED_STATUS
 from novita_gpu.client._ssh import with_env
 
 #: Like ssh(1): the job could not be run, or its instance not cleaned up.
@@ -191,7 +191,7 @@ class _Job:
             raise typer.Exit(exc.code if isinstance(exc.code, int) else 1) from None
         self.progress.summary(f"exit status {status}")
         if self.keep:
-            self._print_kept(box.instance)
+            self._print_kept(box)
         return status
 
     def _work(self, box: EphemeralInstance) -> int:
@@ -221,21 +221,22 @@ class _Job:
         except RuntimeError:
             return None
 
-    def _print_kept(self, instance: Instance) -> None:
+    def _print_kept(self, box: EphemeralInstance) -> None:
+        instance = box.instance
         render.err_console.print(
             f"kept [bold]{instance.name}[/] ({instance.id}):"
             f" {escape(instance.connection_details.ssh or 'no ssh command')}\n"
             f"  password: novita-gpu instances get {instance.id} --secrets\n"
             f"  delete:   novita-gpu instances delete {instance.id}\n"
-            f"  {_safety_net(instance, self.box.max_runtime_minutes if self.box else 0)}",
+            f"  {_safety_net(instance, box.max_runtime_minutes, box.auto_delete_minutes)}",
             highlight=False,
         )
 
 
-def _safety_net(instance: Instance, minutes: int) -> str:
+def _safety_net(instance: Instance, minutes: float, delete_after: float) -> str:
     started = instance.started_at or instance.created_at or datetime.now(UTC)
     stop_at = started + timedelta(minutes=minutes)
     return (
-        f"the server stops it at {stop_at:%Y-%m-%d %H:%M} UTC (max runtime {minutes} min)"
-        f" and deletes it {AUTO_DELETE_AFTER_STOPPED_MINUTES} min later"
+        f"the server stops it at {stop_at:%Y-%m-%d %H:%M} UTC (max runtime {minutes:g} min)"
+        f" and deletes it {delete_after:g} min later"
     )

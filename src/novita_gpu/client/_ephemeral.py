@@ -23,7 +23,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import math
 import secrets
 import signal
 import threading
@@ -55,8 +54,8 @@ T = TypeVar("T")
 #: Exit status of a program ended by SIGTERM (128 + 15), as shells report it.
 TERMINATED_STATUS = 143
 DEFAULT_MAX_RUNTIME_MINUTES = 60
-# Deleted this long after the safety net stopped it (the server's smallest setting).
-AUTO_DELETE_AFTER_STOPPED_MINUTES = 1
+# Deleted this long after the safety net stopped it, by default.
+AUTO_DELETE_AFTER_STOPPED_MINUTES = 1.0
 _GONE = frozenset({"deleted", "terminated"})
 
 
@@ -65,6 +64,8 @@ class EphemeralOptions(TypedDict, total=False):
 
     - ``gpus``: GPUs (default 1); ``name``: instance name (default ``eph-<random>``);
     - ``max_runtime``: minutes, or a ``timedelta``, for the server-side safety net (default 60);
+    - ``auto_delete_after``: minutes (or a ``timedelta``) from the safety net's stop to the
+      server's delete (default 1);
     - ``keep``: do not delete on exit (the safety net still ends it);
     - ``ready_timeout`` / ``ssh_timeout`` / ``delete_timeout``: seconds (900 / 300 / 300);
     - ``heartbeat_interval``: seconds between heartbeats (60; 0 sends none);
@@ -77,7 +78,8 @@ class EphemeralOptions(TypedDict, total=False):
 
     gpus: int
     name: str | None
-    max_runtime: int | timedelta
+    max_runtime: float | timedelta
+    auto_delete_after: float | timedelta
     keep: bool
     ready_timeout: float
     ssh_timeout: float
@@ -88,12 +90,13 @@ class EphemeralOptions(TypedDict, total=False):
     create: Mapping[str, Any]
 
 
-def runtime_minutes(value: int | timedelta) -> int:
-    """``max_runtime`` as whole minutes (rounded up); raises ``ValueError`` if not positive."""
-    minutes = math.ceil(value.total_seconds() / 60) if isinstance(value, timedelta) else value
-    if minutes < 1:
-        raise ValueError("max_runtime must be at least one minute")
-    return minutes
+def minutes_of(value: float | timedelta, what: str = "max_runtime") -> float:
+    """Minutes from a number of minutes or a ``timedelta`` (fractions kept, as the server
+    takes them); raises ``ValueError`` unless positive."""
+    minutes = value.total_seconds() / 60 if isinstance(value, timedelta) else float(value)
+    if minutes <= 0:
+        raise ValueError(f"{what} must be positive")
+    return round(minutes, 4)
 
 
 class AsyncEphemeralInstance:
@@ -109,8 +112,9 @@ class AsyncEphemeralInstance:
         opts = options
         self.client = client
         self.name = opts.get("name") or f"eph-{secrets.token_hex(4)}"
-        self.max_runtime_minutes = runtime_minutes(
-            opts.get("max_runtime", DEFAULT_MAX_RUNTIME_MINUTES)
+        self.max_runtime_minutes = minutes_of(opts.get("max_runtime", DEFAULT_MAX_RUNTIME_MINUTES))
+        self.auto_delete_minutes = minutes_of(
+            opts.get("auto_delete_after", AUTO_DELETE_AFTER_STOPPED_MINUTES), "auto_delete_after"
         )
         self.keep = opts.get("keep", False)
         self._opts = opts
@@ -118,7 +122,7 @@ class AsyncEphemeralInstance:
             **opts.get("create", {}),
             "gpu_num": opts.get("gpus", 1),
             "max_runtime_minutes": self.max_runtime_minutes,
-            "auto_delete": {"after_stopped_minutes": AUTO_DELETE_AFTER_STOPPED_MINUTES},
+            "auto_delete": {"after_stopped_minutes": self.auto_delete_minutes},
         }
         self._product, self._template = product, template
         self._key = f"eph-{uuid.uuid4()}"
@@ -387,8 +391,8 @@ class AsyncEphemeralInstance:
         what = f"instance {self.name}" + (f" ({instance_id})" if instance_id else "")
         return CleanupError(
             f"{what} was not confirmed deleted ({exc or type(exc).__name__}); the server"
-            f" stops it {self.max_runtime_minutes} min after it started and deletes it"
-            f" {AUTO_DELETE_AFTER_STOPPED_MINUTES} min later",
+            f" stops it {self.max_runtime_minutes:g} min after it started and deletes it"
+            f" {self.auto_delete_minutes:g} min later",
             instance_id=instance_id,
             code="CLEANUP_FAILED",
         )

@@ -66,8 +66,12 @@ class EphemeralInstance:
         return self._inner().ssh
 
     @property
-    def max_runtime_minutes(self) -> int:
+    def max_runtime_minutes(self) -> float:
         return self._inner().max_runtime_minutes
+
+    @property
+    def auto_delete_minutes(self) -> float:
+        return self._inner().auto_delete_minutes
 
     def run(
         self,
