@@ -27,6 +27,7 @@ from novita_gpu.context import AppContext
 from novita_gpu.core.clock import Clock, SystemClock
 from novita_gpu.core.config import Settings
 from novita_gpu.core.http_errors import install_error_handlers
+from novita_gpu.core.openapi import install_openapi
 from novita_gpu.db.engine import Database
 from novita_gpu.db.migrate import upgrade_async
 from novita_gpu.events.router import router as events_router
@@ -155,6 +156,7 @@ def create_app(settings: Settings, options: AppOptions | None = None) -> FastAPI
         redoc_url=None,
     )
     install_error_handlers(app)
+    install_openapi(app)
     app.include_router(health.router)
     app.include_router(metrics_router)
     app.include_router(catalog_router)

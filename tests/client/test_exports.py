@@ -26,6 +26,7 @@ def test_pinned_members() -> None:
         "AsyncClient",
         "AsyncEphemeralInstance",
         "AuthenticationError",
+        "AutoDelete",
         "AutoStop",
         "CleanupError",
         "Client",

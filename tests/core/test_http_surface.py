@@ -1,4 +1,4 @@
-"""Every error path renders the SPEC 2.1 envelope; request ids are taken or made and echoed."""
+"""Every error path renders the error envelope; request ids are taken or made and echoed."""
 
 from __future__ import annotations
 

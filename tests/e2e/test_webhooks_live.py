@@ -74,7 +74,7 @@ async def assert_signed(raw: bytes, headers: dict[str, str], secret: str) -> Non
     for name in ("x-signature-sha256", "x-signature", "x-webhook-signature"):
         assert hmac.compare_digest(headers[name], expected), name
     assert headers["x-webhook-timestamp"].isdigit()
-    # SPEC 2.5: a whsec_ secret is base64 inside; any other secret is used as its UTF-8 bytes.
+    # A whsec_ secret is base64 inside; any other secret is used as its UTF-8 bytes.
     key: str | bytes = secret if secret.startswith("whsec_") else secret.encode()
     Webhook(key).verify(raw, headers)  # raises if the Standard Webhooks signature is wrong
 

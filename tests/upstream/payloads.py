@@ -1,4 +1,4 @@
-"""Response bodies shaped like the real API's (UPSTREAM.md §4), quirks included."""
+"""Response bodies shaped like the real API's, quirks included."""
 
 from __future__ import annotations
 

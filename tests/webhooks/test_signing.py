@@ -1,4 +1,4 @@
-"""Signature headers (SPEC 2.5): legacy ``sha256=`` HMACs and Standard Webhooks, checked by
+"""Signature headers: legacy ``sha256=`` HMACs and Standard Webhooks, checked by
 hand, with the ``standardwebhooks`` library, and by a Node.js receiver, in isolation and on the
 wire."""
 

@@ -1,4 +1,4 @@
-"""The catalog: GPU offers, regions and templates from upstream, cached (SPEC 2.8).
+"""The catalog: GPU offers, regions and templates from upstream, cached.
 
 :class:`CatalogService` chooses the offers a create tries (cheapest usable first, with region
 preference and fallback), lists offers for ``GET /api/products``, resolves templates and

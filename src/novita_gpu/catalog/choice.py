@@ -1,4 +1,4 @@
-"""Choosing the offers a create tries, in order (SPEC 2.2 ``region``, ``regions``, price).
+"""Choosing the offers a create tries, in order (``region``, ``regions``, price).
 
 Order of the usable offers:
 

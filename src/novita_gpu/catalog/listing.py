@@ -1,4 +1,4 @@
-"""The offer table behind ``GET /api/products`` (SPEC 2.8).
+"""The offer table behind ``GET /api/products``.
 
 Every (product entry, region) pair with its prices, whether a create could use it now and, if
 not, why. Sorted the way a create without ``region``/``regions`` ranks offers: usable ones

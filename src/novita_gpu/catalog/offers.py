@@ -33,7 +33,7 @@ NOT_OFFERED = "not offered"
 
 @dataclass(frozen=True)
 class OfferQuery:
-    """What a create asks for; the defaults are SPEC 2.2's.
+    """What a create asks for; the defaults are the API's.
 
     ``region`` is tried first; ``regions`` (when given) are the only acceptable regions, in the
     order to try them (an empty list restricts nothing). Both take region codes (``CN-HK-01``,

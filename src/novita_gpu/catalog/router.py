@@ -1,4 +1,4 @@
-"""Catalog routes (SPEC 2.8): products, templates, regions, and the catalog caches."""
+"""Catalog routes: products, templates, regions, and the catalog caches."""
 
 from __future__ import annotations
 
@@ -13,16 +13,17 @@ from novita_gpu.catalog.schemas import (
     ProductsOut,
     RegionsOut,
     TemplateOut,
-    error_responses,
 )
+from novita_gpu.core.errors import ProductNotFound, TemplateNotFound, ValidationFailed
+from novita_gpu.core.openapi import UPSTREAM_ERRORS, error_responses
 from novita_gpu.deps import ContextDep
 
 router = APIRouter(prefix="/api", tags=["catalog"])
 
-_UPSTREAM = (502, 503, 504)
 
-
-@router.get("/products", responses=error_responses(400, *_UPSTREAM))
+@router.get(
+    "/products", responses=error_responses(ValidationFailed, ProductNotFound, *UPSTREAM_ERRORS)
+)
 async def list_products(
     ctx: ContextDep,
     product_name: Annotated[str | None, Query(alias="productName", max_length=200)] = None,
@@ -34,7 +35,9 @@ async def list_products(
     return ProductsOut.of(offers)
 
 
-@router.get("/templates/{templateId}", responses=error_responses(404, *_UPSTREAM))
+@router.get(
+    "/templates/{templateId}", responses=error_responses(TemplateNotFound, *UPSTREAM_ERRORS)
+)
 async def get_template(
     ctx: ContextDep, template_id: Annotated[str, Path(alias="templateId", max_length=255)]
 ) -> TemplateOut:
@@ -42,7 +45,7 @@ async def get_template(
     return TemplateOut.of(await ctx.catalog.get_template(template_id))
 
 
-@router.get("/regions", responses=error_responses(*_UPSTREAM))
+@router.get("/regions", responses=error_responses(*UPSTREAM_ERRORS))
 async def list_regions(ctx: ContextDep) -> RegionsOut:
     """Every region upstream offers, with its cluster id and GPU types."""
     return RegionsOut.of(await ctx.catalog.regions())

@@ -7,7 +7,6 @@ Templates are shown without credentials: a private image's registry auth appears
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
@@ -129,35 +128,3 @@ class CacheStatsOut(CamelModel):
 class CacheClearOut(CamelModel):
     cleared: dict[str, int]
     total: int
-
-
-class ErrorOut(CamelModel):
-    code: str
-    message: str
-    details: Any = None
-    request_id: str | None = None
-    timestamp: str
-
-
-class ErrorEnvelope(CamelModel):
-    """The SPEC 2.1 error body, for OpenAPI."""
-
-    error: ErrorOut
-
-
-_DESCRIPTIONS = {
-    400: "VALIDATION_ERROR",
-    404: "TEMPLATE_NOT_FOUND / PRODUCT_NOT_FOUND",
-    422: "NO_AVAILABLE_PRODUCT",
-    502: "UPSTREAM_ERROR",
-    503: "UPSTREAM_UNAVAILABLE (with Retry-After)",
-    504: "UPSTREAM_TIMEOUT",
-}
-
-
-def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """``responses=`` for a route: the error envelope under each of ``statuses``."""
-    return {
-        status: {"model": ErrorEnvelope, "description": _DESCRIPTIONS.get(status, "Error")}
-        for status in statuses
-    }

@@ -1,4 +1,4 @@
-"""``CatalogService``: products, regions and templates from upstream, cached (SPEC 2.8).
+"""``CatalogService``: products, regions and templates from upstream, cached.
 
 Upstream calls, and what is cached for ``ttl_seconds`` (``CATALOG_CACHE_TTL``):
 

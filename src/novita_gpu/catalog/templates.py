@@ -1,4 +1,4 @@
-"""What a create needs from an upstream template (UPSTREAM.md §4.13).
+"""What a create needs from an upstream template.
 
 Upstream groups template ports by type (``[{"type": "http", "ports": [8888]}]``) and lists the
 ports of official tools (Jupyter on 8888/http) separately; a create takes one flat port list.

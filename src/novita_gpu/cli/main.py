@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import sys
+from typing import Any
+
 import typer
+from typer.core import TyperOption
 
 from novita_gpu import __version__
 from novita_gpu.cli import autostop as autostop_commands
@@ -10,6 +15,7 @@ from novita_gpu.cli import db as db_commands
 from novita_gpu.cli import events as event_commands
 from novita_gpu.cli import instances as instance_commands
 from novita_gpu.cli import products as product_commands
+from novita_gpu.cli import render
 from novita_gpu.cli import run as run_command
 from novita_gpu.cli import server as server_commands
 from novita_gpu.cli import tokens as token_commands
@@ -52,6 +58,35 @@ def main(
     """Control plane for GPU instances on Novita.ai."""
 
 
+def _untyped_flags() -> None:
+    """Show no ``<bool>`` after flags in ``--help``: it reads as if ``--wait`` took a value.
+
+    typer renders every option's type; a flag's metavar, when set, replaces it.
+    """
+    original = TyperOption.display_type_rich
+
+    def display_type_rich(self: TyperOption, ctx: Any) -> str | None:
+        return None if self.is_flag else original(self, ctx)
+
+    TyperOption.display_type_rich = display_type_rich  # type: ignore[method-assign]
+
+
+PIPED_WIDTH = 1000
+
+
+def widen_when_piped() -> None:
+    """Output read by another program is never folded: a long URL stays on one line.
+
+    Rich folds at 80 columns when stdout is not a terminal; ``COLUMNS`` still wins if set.
+    """
+    if not sys.stdout.isatty() and "COLUMNS" not in os.environ:
+        render.console.width = PIPED_WIDTH
+
+
+_untyped_flags()
+
+
 def run() -> None:
     """Console-script entry point."""
+    widen_when_piped()
     app()

@@ -42,6 +42,7 @@ from novita_gpu.client._errors import (
 )
 from novita_gpu.client._models import (
     ActionResult,
+    AutoDelete,
     AutoStop,
     AutoStopCheck,
     AutoStopStats,
@@ -72,6 +73,7 @@ __all__ = [
     "AsyncClient",
     "AsyncEphemeralInstance",
     "AuthenticationError",
+    "AutoDelete",
     "AutoStop",
     "AutoStopCheck",
     "AutoStopStats",

@@ -107,7 +107,7 @@ class BaseClient:
         raise self.error(response)
 
     def error(self, response: httpx.Response) -> NovitaGPUError:
-        """The typed error for an error response (the SPEC 2.1 envelope, or any other body)."""
+        """The typed error for an error response (the error envelope, or any other body)."""
         envelope = _envelope(response)
         code = str(envelope.get("code") or f"HTTP_{response.status_code}")
         message = str(envelope.get("message") or response.reason_phrase or "request failed")

@@ -1,4 +1,4 @@
-"""Typed views of the server's JSON (SPEC 2.2, 2.5, 2.8, 2.9).
+"""Typed views of the server's JSON.
 
 Field names are snake_case in Python and camelCase on the wire. Every model is tolerant:
 unknown fields are kept (``model_extra``) rather than rejected, and almost every field has a
@@ -55,6 +55,8 @@ class ProbeResult(Model):
 class HealthCheck(Model):
     status: str = "pending"
     checked_at: datetime | None = None
+    started_at: datetime | None = None
+    rounds: int | None = None
     endpoints: list[ProbeResult] = []
 
 
@@ -63,13 +65,17 @@ class AutoStop(Model):
     idle_minutes: float | None = None
 
 
+class AutoDelete(Model):
+    after_stopped_minutes: float | None = None
+
+
 class Spot(Model):
     status: str | None = None
     reclaim_time: datetime | None = None
 
 
 class Instance(Model):
-    """One managed instance (SPEC 2.2 "Instance object")."""
+    """One managed instance."""
 
     id: str
     name: str
@@ -90,6 +96,9 @@ class Instance(Model):
     connection_details: ConnectionDetails = ConnectionDetails()
     health_check: HealthCheck = HealthCheck()
     auto_stop: AutoStop = AutoStop()
+    auto_delete: AutoDelete = AutoDelete()
+    max_runtime_minutes: float | None = None
+    spot_recovery: str | None = None
     spot: Spot = Spot()
     webhook_url: str | None = None
     last_used_at: datetime | None = None
@@ -154,7 +163,7 @@ class InstancePage(Model):
 
 
 class Event(Model):
-    """A state change (SPEC 2.5), from the history or the live stream.
+    """A state change, from the history or the live stream.
 
     The stream sends the webhook payload, which names the type ``event``; the history names
     it ``type``. Both land in :attr:`type`. ``instance`` is present in stream events.

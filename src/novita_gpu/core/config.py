@@ -68,7 +68,10 @@ class Settings(BaseSettings):
     instance_fast_poll_interval: float = Field(3, ge=0.05, description="transitional cadence, s")
     instance_startup_timeout_minutes: int = Field(20, ge=1)
     create_listing_delay_seconds: float = Field(
-        60, ge=0, description="wait before re-sending a create Novita does not list"
+        60,
+        ge=0,
+        description="wait (after the request timeout) before re-sending a create Novita "
+        "does not list",
     )
     create_give_up_minutes: float = Field(15, gt=0)
     deleted_retention_days: int = Field(30, ge=0)
@@ -132,7 +135,7 @@ class Settings(BaseSettings):
     @field_validator("webhook_secret")
     @classmethod
     def _usable_webhook_secret(cls, value: SecretStr | None) -> SecretStr | None:
-        # Standard Webhooks reads a ``whsec_`` secret as base64 (SPEC 2.5); it must decode.
+        # Standard Webhooks reads a ``whsec_`` secret as base64; it must decode.
         secret = value.get_secret_value() if value else ""
         if secret.startswith("whsec_") and not _base64_key(secret.removeprefix("whsec_")):
             raise ValueError("a secret starting whsec_ must be base64 after the prefix")

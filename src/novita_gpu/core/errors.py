@@ -1,7 +1,7 @@
 """The service's error tree: one class per public error code, the HTTP status on the class.
 
 Every error a client can see is a :class:`ServiceError`. The app's exception handlers render
-each one as the SPEC 2.1 envelope::
+each one as the error envelope::
 
     {"error": {"code", "message", "details", "requestId", "timestamp"}}
 

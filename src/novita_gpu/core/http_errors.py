@@ -1,4 +1,4 @@
-"""Rendering of every error as the SPEC 2.1 envelope, and the app's exception handlers.
+"""Rendering of every error as the error envelope, and the app's exception handlers.
 
 ``{"error": {"code", "message", "details", "requestId", "timestamp"}}`` with the status of the
 error class. Framework errors (validation, malformed JSON, unknown route, wrong method) are

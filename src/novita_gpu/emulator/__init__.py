@@ -1,4 +1,4 @@
-"""A faithful local imitation of the Novita GPU-instance API (see ``shared/UPSTREAM.md``).
+"""A faithful local imitation of the Novita GPU-instance API.
 
 Three ways to use it:
 

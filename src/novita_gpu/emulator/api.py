@@ -1,4 +1,4 @@
-"""Routes of the upstream GPU-instance OpenAPI (UPSTREAM.md §4), relative to ``/v1``.
+"""Routes of the upstream GPU-instance OpenAPI, relative to ``/v1``.
 
 Handlers are thin: parse the query or body, call one :class:`World` method, render the upstream
 shape. Unknown query and body keys are ignored, as upstream does.

@@ -1,4 +1,4 @@
-"""The default world (SPEC.md §1): real cluster ids, four GPU models, the documented templates.
+"""The default world: real cluster ids, four GPU models, the documented templates.
 
 Each (GPU model, cluster) offer is its own product entry with a realistic spec id
 (``<gpu>.<cpus>c<mem>g``) whose numbers differ per cluster, so ids are unique and prices differ:

@@ -1,7 +1,7 @@
 """Upstream-style errors: ``{code, reason, message, metadata}`` with ``code`` == HTTP status.
 
 Every business error the emulator raises is an :class:`EmulatorError`; the routes render it
-with :func:`error_response`. Most are HTTP 400, as on the real gateway (UPSTREAM.md §2.2).
+with :func:`error_response`. Most are HTTP 400, as on the real gateway.
 """
 
 from __future__ import annotations

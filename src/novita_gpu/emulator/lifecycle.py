@@ -1,4 +1,4 @@
-"""The clock-driven state machine of instances and migration jobs (UPSTREAM.md §3.2).
+"""The clock-driven state machine of instances and migration jobs.
 
 Nothing runs in the background: an action schedules its future steps on the :class:`Timeline`,
 and :meth:`Lifecycle.settle` applies every step that is due, in time order, each at its own

@@ -10,7 +10,7 @@ from novita_gpu.emulator.catalog import EnvVar, Tool
 
 
 class Status(StrEnum):
-    """Upstream instance statuses (UPSTREAM.md §3.1)."""
+    """Upstream instance statuses."""
 
     TO_CREATE = "toCreate"
     CREATING = "creating"

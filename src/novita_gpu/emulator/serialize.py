@@ -1,4 +1,4 @@
-"""Upstream JSON shapes of instances, jobs, clusters and templates (UPSTREAM.md §4).
+"""Upstream JSON shapes of instances, jobs, clusters and templates.
 
 Counts are strings, timestamps are Unix-second strings (``"0"`` = never), prices are integers in
 1/100000 USD (strings where upstream uses strings). ``statusError`` appears only when set.

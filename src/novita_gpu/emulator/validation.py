@@ -1,4 +1,4 @@
-"""Request-body checks for ``POST /gpu/instance/create`` (UPSTREAM.md §4.4, §6.6).
+"""Request-body checks for ``POST /gpu/instance/create``.
 
 :func:`parse_create` enforces the documented, product-independent limits and raises
 ``VALIDATOR_PARAM`` on the first violation; the world then checks what depends on the product

@@ -1,4 +1,4 @@
-"""The webhook / stream payload of an event (SPEC 2.5), serialised once at record time.
+"""The webhook / stream payload of an event, serialised once at record time.
 
 It carries both shapes client code in the wild expects: ``status`` + ``data`` and ``event`` +
 ``instance`` (``error`` only on failures). The text is JavaScript-canonical JSON, so a receiver

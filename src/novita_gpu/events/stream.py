@@ -1,4 +1,4 @@
-"""Server-sent events: the live stream behind ``GET /api/events`` (SPEC 2.5).
+"""Server-sent events: the live stream behind ``GET /api/events``.
 
 Each event is one message: ``id:`` the event id, ``event:`` its type, ``data:`` the stored
 payload (the same bytes a webhook carries). The stream is read from the event table

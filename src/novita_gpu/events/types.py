@@ -1,4 +1,4 @@
-"""Event types (SPEC 2.5) and the event each status change emits."""
+"""Event types and the event each status change emits."""
 
 from __future__ import annotations
 

@@ -73,6 +73,26 @@ async def _announce(uow: UnitOfWork, instance: Instance, notice: Notice | None) 
         await notice.record(uow, instance)
 
 
+@dataclass(frozen=True)
+class ActionOptions:
+    """Settings an action request may carry, as the original service's clients send them.
+
+    ``webhook_url`` becomes the instance's webhook URL, so this operation's events (and later
+    ones) go there; ``health_check`` is merged over the instance's readiness-check settings,
+    so it governs the readiness check that follows this start. Both are applied when the action
+    is accepted (not on a no-op such as stopping a stopped instance), before upstream is called.
+    """
+
+    webhook_url: str | None = None
+    health_check: dict[str, Any] = field(default_factory=dict)
+
+    def is_empty(self) -> bool:
+        return self.webhook_url is None and not self.health_check
+
+
+NO_OPTIONS = ActionOptions()
+
+
 async def _load(ctx: AppContext, instance_id: str) -> Instance:
     async with write_unit(ctx) as uow:
         instance = await uow.instances.get(instance_id)
@@ -92,20 +112,37 @@ async def _record(ctx: AppContext, instance_id: str, apply: Change) -> Instance:
     return instance
 
 
+async def _configure(ctx: AppContext, instance_id: str, options: ActionOptions) -> None:
+    if options.is_empty():
+        return
+
+    async def apply(uow: UnitOfWork, instance: Instance) -> None:
+        if options.webhook_url is not None:
+            instance.webhook_url = options.webhook_url
+        if options.health_check:
+            instance.health_check_config = {
+                **(instance.health_check_config or {}),
+                **options.health_check,
+            }
+
+    await update_instance(ctx, instance_id, apply)
+
+
 class InstanceActions:
-    """The lifecycle commands of one app (SPEC 2.2, 2.3)."""
+    """The lifecycle commands of one app."""
 
     def __init__(self, ctx: AppContext) -> None:
         self.ctx = ctx
 
     # start
 
-    async def start(self, instance_id: str) -> ActionOutcome:
+    async def start(self, instance_id: str, options: ActionOptions = NO_OPTIONS) -> ActionOutcome:
         instance = await _load(self.ctx, instance_id)
         if decide_start(instance) is Decision.NOOP:
             return ActionOutcome(instance, f"Instance is already {instance.status}")
         assert instance.novita_instance_id is not None
         await ensure_within_spend_limit(self.ctx, instance.price_units)
+        await _configure(self.ctx, instance.id, options)
         try:
             result = await self.ctx.upstream.start_instance(instance.novita_instance_id)
         except UpstreamInvalidState:
@@ -147,6 +184,7 @@ class InstanceActions:
         self,
         instance_id: str,
         event_type: EventType | None = None,
+        options: ActionOptions = NO_OPTIONS,
         *,
         notice: Notice | None = None,
     ) -> ActionOutcome:
@@ -156,6 +194,7 @@ class InstanceActions:
             return ActionOutcome(instance, f"Instance is already {instance.status}")
         if notice is not None and not notice.holds(instance):
             return ActionOutcome(instance, "No longer due", skipped=True)
+        await _configure(self.ctx, instance.id, options)
         if instance.novita_instance_id is None:
             stopping = await self._stop_later(instance.id, event_type, notice)
             return ActionOutcome(stopping, "Stop queued")
@@ -216,6 +255,7 @@ class InstanceActions:
         self,
         instance_id: str,
         event_type: EventType | None = None,
+        options: ActionOptions = NO_OPTIONS,
         *,
         notice: Notice | None = None,
     ) -> ActionOutcome:
@@ -225,6 +265,7 @@ class InstanceActions:
             return ActionOutcome(instance, f"Instance is already {instance.status}")
         if notice is not None and not notice.holds(instance):
             return ActionOutcome(instance, "No longer due", skipped=True)
+        await _configure(self.ctx, instance.id, options)
         novita_id = instance.novita_instance_id or await self._find_unconfirmed(instance)
         if novita_id is None:
             deleted = await self._deleted(instance.id, event_type, notice)

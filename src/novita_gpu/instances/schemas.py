@@ -1,4 +1,4 @@
-"""Request bodies and response models of the instance API (SPEC 2.2).
+"""Request bodies and response models of the instance API.
 
 Bodies reject unknown fields (typos fail loudly) and accept the numeric strings the original
 service accepted (``gpuNum``, ``templateId``). Response models document the JSON the handlers
@@ -16,12 +16,17 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    StrictBool,
     field_validator,
 )
 from pydantic.alias_generators import to_camel
 
+from novita_gpu.events.types import EventType
+from novita_gpu.instances.states import Status
+
 NAME_PATTERN = r"^[A-Za-z0-9_-]{1,100}$"
 REGION_PATTERN = re.compile(r"^[A-Z]{2}-[A-Z]{2,6}-\d{2}$")
+REGION_CODE = r"^[A-Za-z]{2}-[A-Za-z]{2,6}-[0-9]{2}$"  # any case on the wire
 
 BillingMode = Literal["spot", "onDemand"]
 SpotRecovery = Literal["none", "migrate", "recreate"]
@@ -64,7 +69,7 @@ class EnvIn(Body):
 
 
 class AutoStopIn(Body):
-    enabled: bool = True
+    enabled: StrictBool = True
     idle_minutes: float | None = Field(default=None, gt=0, le=10_080)
 
 
@@ -73,9 +78,9 @@ class AutoDeleteIn(Body):
 
 
 class HealthCheckIn(Body):
-    enabled: bool = True
+    enabled: StrictBool = True
     target_port: int | None = Field(default=None, ge=1, le=65535)
-    timeout_ms: int | None = Field(default=None, ge=100, le=120_000)
+    timeout_ms: int | None = Field(default=None, ge=100, le=300_000)
     retry_attempts: int | None = Field(default=None, ge=0, le=100)
     retry_delay_ms: int | None = Field(default=None, ge=0, le=600_000)
     max_wait_time_ms: int | None = Field(default=None, ge=1_000, le=86_400_000)
@@ -89,8 +94,10 @@ class CreateInstanceIn(Body):
     template_id: TemplateId
     gpu_num: IntFromString = Field(default=1, ge=1, le=8)
     rootfs_size: IntFromString = Field(default=60, ge=10, le=6144)
-    region: str | None = None
-    regions: list[str] | None = Field(default=None, min_length=1, max_length=32)
+    region: Annotated[str, Field(pattern=REGION_CODE)] | None = None
+    regions: list[Annotated[str, Field(pattern=REGION_CODE)]] | None = Field(
+        default=None, min_length=1, max_length=32
+    )
     billing_mode: BillingMode = "spot"
     webhook_url: AnyHttpUrl | None = None
     max_price_per_hour: float | None = Field(default=None, gt=0, le=10_000)
@@ -112,16 +119,58 @@ class CreateInstanceIn(Body):
         return None if value is None else list(dict.fromkeys(_check_region(v) for v in value))
 
 
+class ActionIn(Body):
+    """Optional body of stop and delete: where this operation's events go."""
+
+    webhook_url: AnyHttpUrl | None = Field(
+        default=None,
+        description="From now on, this instance's events (this operation's first) go here.",
+    )
+
+
+class StartIn(ActionIn):
+    """Optional body of a start: the original service's readiness-check fields."""
+
+    health_check_config: HealthCheckIn | None = Field(
+        default=None, description="Readiness-check settings for this start, over the instance's."
+    )
+    target_port: int | None = Field(
+        default=None, ge=1, le=65535, description="Probe only this port (wins over the config's)."
+    )
+
+    def health_check_overrides(self) -> dict[str, Any]:
+        """The readiness-check settings this start asks for, in the stored camelCase shape."""
+        given = self.health_check_config
+        overrides = {}
+        if given is not None:
+            overrides = given.model_dump(by_alias=True, exclude_unset=True, exclude_none=True)
+        if self.target_port is not None:
+            overrides["targetPort"] = self.target_port
+        return overrides
+
+
 class InstanceNameIn(Body):
-    """Body of the by-name actions (``POST /api/instances/start`` etc.)."""
+    """Names the instance of a by-name request."""
 
     instance_name: str = Field(pattern=NAME_PATTERN)
+
+
+class StartByNameIn(StartIn, InstanceNameIn):
+    """``POST /api/instances/start``."""
+
+
+class ActionByNameIn(ActionIn, InstanceNameIn):
+    """``POST /api/instances/stop`` and ``POST /api/instances/delete``."""
 
 
 class LastUsedIn(Body):
     """``PUT .../last-used``; ``lastUsedAt`` defaults to now."""
 
-    last_used_at: Any = None
+    last_used_at: str | None = Field(
+        default=None,
+        description="When it was last used (ISO 8601 with a timezone); defaults to now",
+        json_schema_extra={"format": "date-time"},
+    )
 
 
 class LastUsedByNameIn(LastUsedIn):
@@ -142,10 +191,16 @@ class AdoptIn(Body):
 
 
 class StopAllIn(Body):
-    dry_run: bool = False
+    dry_run: StrictBool = False
 
 
-# Response models (documentation of what views.py builds)
+# Response models: the documented shape of what views.py builds. Handlers return the views
+# directly (no validation on the hot path); tests/contract checks that views and models agree.
+
+Source = Literal["managed", "adopted", "upstream"]
+HealthStatus = Literal[
+    "pending", "checking", "skipped", "healthy", "partial", "unhealthy", "failed"
+]
 
 
 class Out(BaseModel):
@@ -154,39 +209,61 @@ class Out(BaseModel):
 
 class PortMappingOut(Out):
     port: int
-    type: str
+    type: str = Field(description="http, https, tcp or udp")
     endpoint: str | None = None
 
 
 class ConnectionDetailsOut(Out):
-    ssh: str | None = None
-    ssh_password: str | None = None
-    ssh_host_key: str | None = None
+    ssh: str | None = Field(default=None, description="An ssh command line")
+    ssh_password: str | None = Field(
+        default=None, description="Only with ?includeSecrets=true (fetched live)"
+    )
+    ssh_host_key: str | None = Field(
+        default=None, description="The SSH host key, when upstream publishes one"
+    )
     jupyter: str | None = None
     web_terminal: str | None = None
-    endpoints: dict[str, str] = {}
+    endpoints: dict[str, str] = Field(default={}, description="Public URL by port")
 
 
 class ProbeOut(Out):
     port: int
     endpoint: str | None = None
-    status: str
+    status: Literal["healthy", "unhealthy"]
     http_status: int | None = None
     response_time_ms: float | None = None
     error: str | None = None
 
 
 class HealthCheckOut(Out):
-    status: str
+    status: HealthStatus
     checked_at: str | None = None
+    started_at: str | None = Field(default=None, description="When this readiness check began")
+    rounds: int | None = Field(default=None, description="Probing rounds so far")
     endpoints: list[ProbeOut] = []
 
 
+class AutoStopOut(Out):
+    enabled: bool
+    idle_minutes: float | None
+
+
+class AutoDeleteOut(Out):
+    after_stopped_minutes: float | None
+
+
+class SpotOut(Out):
+    status: str | None = Field(description="Novita's spot status (e.g. notified, reclaiming)")
+    reclaim_time: str | None
+
+
 class InstanceOut(Out):
+    """An instance as every route, the event stream and webhooks show it."""
+
     id: str
     name: str
-    status: str
-    upstream_status: str | None
+    status: Status
+    upstream_status: str | None = Field(description="Novita's own status, unchanged")
     novita_instance_id: str | None
     product_id: str | None
     product_name: str
@@ -194,19 +271,19 @@ class InstanceOut(Out):
     cluster_id: str | None
     gpu_num: int
     rootfs_size: int
-    billing_mode: str
+    billing_mode: BillingMode
     template_id: str | None
     image_url: str | None
-    price_per_hour: float | None
+    price_per_hour: float | None = Field(description="USD per hour for the whole instance")
     port_mappings: list[PortMappingOut]
     connection_details: ConnectionDetailsOut
     health_check: HealthCheckOut
-    auto_stop: dict[str, Any]
-    auto_delete: dict[str, Any]
+    auto_stop: AutoStopOut
+    auto_delete: AutoDeleteOut
     max_runtime_minutes: float | None
-    spot_recovery: str
-    spot: dict[str, Any]
-    webhook_url: str | None
+    spot_recovery: SpotRecovery
+    spot: SpotOut
+    webhook_url: str | None = Field(description="Without its query string")
     last_used_at: str | None
     created_at: str
     started_at: str | None
@@ -216,13 +293,34 @@ class InstanceOut(Out):
     last_error: str | None
     runtime_seconds: float
     estimated_cost_usd: float
-    source: str
+    source: Source
+
+
+class UpstreamOnlyOut(Out):
+    """An instance Novita has that this service does not manage (``source: upstream``)."""
+
+    id: None
+    name: str
+    status: Status
+    upstream_status: str
+    novita_instance_id: str
+    product_id: str | None
+    product_name: str | None
+    region: str | None
+    cluster_id: str | None
+    gpu_num: int
+    rootfs_size: int
+    billing_mode: str
+    image_url: str | None
+    port_mappings: list[PortMappingOut]
+    created_at: str | None
+    source: Literal["upstream"]
 
 
 class CreateInstanceOut(Out):
     instance_id: str
     novita_instance_id: str | None
-    status: str
+    status: Status
     message: str
     product_id: str | None
     product_name: str
@@ -236,21 +334,54 @@ class CreateInstanceOut(Out):
 class InstanceListOut(Out):
     instances: list[InstanceOut]
     total: int
-    next_cursor: str | None = None
+    next_cursor: str | None = Field(default=None, description="Pass as ?cursor= for the next page")
+
+
+class ComprehensiveOut(Out):
+    instances: list[InstanceOut | UpstreamOnlyOut]
+    total: int
+    managed: int
+    upstream_only: int
 
 
 class ActionOut(Out):
+    """Start, stop and delete (202): accepted; ``instance`` as it is now."""
+
     instance_id: str
-    status: str
+    status: Status
     message: str
     instance: InstanceOut
 
 
+class TouchOut(Out):
+    instance_id: str
+    last_used_at: str | None
+    message: str
+    instance: InstanceOut
+
+
+class StopAllItemOut(Out):
+    instance_id: str
+    name: str
+    status: Status | None = None
+    action: Literal["would stop"] | None = Field(default=None, description="On a dry run")
+    error: str | None = None
+    code: str | None = Field(default=None, description="The error code when this stop failed")
+
+
+class StopAllOut(Out):
+    dry_run: bool
+    total: int
+    stopped: int
+    failed: int
+    results: list[StopAllItemOut]
+
+
 class EventOut(Out):
     id: str
-    type: str
+    type: EventType
     instance_id: str
-    status: str
+    status: Status
     timestamp: str
     data: dict[str, Any]
 

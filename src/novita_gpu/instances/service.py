@@ -22,7 +22,7 @@ from novita_gpu.core.ids import new_instance_id
 from novita_gpu.db.models import Instance, InstanceEvent
 from novita_gpu.events.repository import EventRepository
 from novita_gpu.events.types import EventType
-from novita_gpu.instances.actions import ActionOutcome, InstanceActions
+from novita_gpu.instances.actions import NO_OPTIONS, ActionOptions, ActionOutcome, InstanceActions
 from novita_gpu.instances.repository import (
     Cursor,
     InstanceRepository,
@@ -31,7 +31,7 @@ from novita_gpu.instances.repository import (
     view_by_reference_query,
     view_page_query,
 )
-from novita_gpu.instances.schemas import AdoptIn
+from novita_gpu.instances.schemas import ActionIn, AdoptIn, StartIn
 from novita_gpu.instances.settings import instance_settings
 from novita_gpu.instances.snapshot import apply_snapshot
 from novita_gpu.instances.states import STOPPABLE, Status, fold_upstream_status
@@ -154,12 +154,13 @@ class InstanceService:
     # heartbeat
 
     async def touch(self, reference: str, last_used_at: Any, *, by_name: bool = False) -> Instance:
-        """Record a heartbeat; 400 if it is in the future or before the instance existed."""
+        """Record a heartbeat; 404 for an unknown instance, then 400 if ``last_used_at`` is in
+        the future or before the instance existed."""
+        target = await (self.get_by_name(reference) if by_name else self.get(reference))
         now = self.ctx.clock.now()
         when = now if last_used_at is None else _parse_time(last_used_at, "lastUsedAt")
         if when > now + CLOCK_SKEW:
             raise ValidationFailed.for_field("lastUsedAt", "must not be in the future")
-        target = await (self.get_by_name(reference) if by_name else self.get(reference))
         if when < target.created_at - CLOCK_SKEW:
             raise ValidationFailed.for_field(
                 "lastUsedAt", "must not be before the instance was created"
@@ -265,17 +266,31 @@ class InstanceService:
 
     # actions by reference
 
-    async def start(self, reference: str, *, by_name: bool = False) -> ActionOutcome:
+    async def start(
+        self, reference: str, body: StartIn | None = None, *, by_name: bool = False
+    ) -> ActionOutcome:
         target = await (self.get_by_name(reference) if by_name else self.get(reference))
-        return await self.actions.start(target.id)
+        return await self.actions.start(target.id, _options(body))
 
-    async def stop(self, reference: str, *, by_name: bool = False) -> ActionOutcome:
+    async def stop(
+        self, reference: str, body: ActionIn | None = None, *, by_name: bool = False
+    ) -> ActionOutcome:
         target = await (self.get_by_name(reference) if by_name else self.get(reference))
-        return await self.actions.stop(target.id)
+        return await self.actions.stop(target.id, options=_options(body))
 
-    async def delete(self, reference: str, *, by_name: bool = False) -> ActionOutcome:
+    async def delete(
+        self, reference: str, body: ActionIn | None = None, *, by_name: bool = False
+    ) -> ActionOutcome:
         target = await (self.get_by_name(reference) if by_name else self.get(reference))
-        return await self.actions.delete(target.id)
+        return await self.actions.delete(target.id, options=_options(body))
+
+
+def _options(body: ActionIn | None) -> ActionOptions:
+    if body is None:
+        return NO_OPTIONS
+    webhook = str(body.webhook_url) if body.webhook_url else None
+    health = body.health_check_overrides() if isinstance(body, StartIn) else {}
+    return ActionOptions(webhook_url=webhook, health_check=health)
 
 
 def upstream_only_view(item: UpstreamInstance) -> dict[str, Any]:

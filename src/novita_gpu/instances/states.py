@@ -1,4 +1,4 @@
-"""The local status machine (SPEC 2.3) and the mapping from every upstream status.
+"""The local status machine and the mapping from every upstream status.
 
 Local statuses describe what the user can do with an instance; the raw Novita status is kept
 beside them in ``upstreamStatus``. :func:`status_for_upstream` folds an upstream status into a
@@ -29,7 +29,7 @@ class Status(StrEnum):
 
 
 UpstreamStatus = InstanceStatus
-"""Every status value Novita documents (UPSTREAM.md 3.1), plus ``pending`` seen live."""
+"""Every status value Novita documents, plus ``pending`` seen live."""
 
 
 _UPSTREAM_TO_LOCAL: dict[UpstreamStatus, Status] = {
@@ -54,7 +54,7 @@ _UPSTREAM_TO_LOCAL: dict[UpstreamStatus, Status] = {
     UpstreamStatus.MIGRATING: Status.MIGRATING,
 }
 
-# Legacy capitalised values some backends still send (UPSTREAM.md 3.1).
+# Legacy capitalised values some backends still send.
 _LEGACY: dict[str, UpstreamStatus] = {
     "Running": UpstreamStatus.RUNNING,
     "Exited": UpstreamStatus.EXITED,
@@ -83,7 +83,7 @@ TRANSITIONAL: frozenset[Status] = frozenset(
 )
 #: Nothing more will happen to these without a user action.
 TERMINAL: frozenset[Status] = frozenset({Status.DELETED})
-#: Start is allowed from these (SPEC 2.3).
+#: Start is allowed from these.
 STARTABLE: frozenset[Status] = frozenset({Status.STOPPED, Status.FAILED, Status.TERMINATED})
 #: Stop is allowed from these ("anything alive").
 STOPPABLE: frozenset[Status] = frozenset(

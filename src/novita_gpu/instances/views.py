@@ -1,4 +1,4 @@
-"""The public instance object (SPEC 2.2), built from a row.
+"""The public instance object, built from a row.
 
 Used by API responses, list items, webhook payloads and the event stream, so all of them show
 the same thing. Secrets are left out: registry credentials are never stored, the SSH password
@@ -202,7 +202,7 @@ def instance_view(
     ssh_password: str | None = None,
     source: str = "managed",
 ) -> dict[str, Any]:
-    """The instance object of SPEC 2.2 (camelCase, JSON-ready) from a row or an ORM object.
+    """The public instance object (camelCase, JSON-ready) from a row or an ORM object.
 
     Rows of :data:`VIEW_COLUMNS` are read through their mapping: attribute access on a
     SQLAlchemy row costs several times more, and list pages build a hundred views at once.

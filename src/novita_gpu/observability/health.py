@@ -1,4 +1,4 @@
-"""``/health``, ``/health/live`` and ``/health/ready`` (SPEC 2.9).
+"""``/health``, ``/health/live`` and ``/health/ready``.
 
 Every figure is measured: database round trip, breaker state, job heartbeats from the lease
 table, webhook backlog from the outbox, request rates from the rolling window, process memory
@@ -19,6 +19,7 @@ from novita_gpu import __version__
 from novita_gpu.autostop.costs import current_spend
 from novita_gpu.context import AppContext
 from novita_gpu.core.errors import ServiceUnavailable
+from novita_gpu.core.openapi import error_responses
 from novita_gpu.db.models import Lease
 from novita_gpu.deps import ContextDep
 from novita_gpu.instances.repository import InstanceRepository
@@ -148,7 +149,11 @@ async def _stored_figures(
     return by_status, backlog, jobs, marks
 
 
-@router.get("/health", summary="Service health with measured figures")
+@router.get(
+    "/health",
+    summary="Service health with measured figures",
+    responses={503: {"description": "Unhealthy: the same body, with status unhealthy"}},
+)
 async def get_health(ctx: ContextDep) -> JSONResponse:
     now = ctx.clock.now()
     database = await _database_up(ctx)
@@ -200,7 +205,11 @@ async def get_live() -> dict[str, str]:
     return {"status": "alive"}
 
 
-@router.get("/health/ready", summary="Readiness: the database answers")
+@router.get(
+    "/health/ready",
+    summary="Readiness: the database answers",
+    responses=error_responses(ServiceUnavailable),
+)
 async def get_ready(ctx: ContextDep) -> dict[str, str]:
     if not await _database_up(ctx):
         raise ServiceUnavailable("database is not reachable")

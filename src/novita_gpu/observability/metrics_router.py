@@ -31,12 +31,14 @@ async def _refresh_gauges(ctx: AppContext) -> None:
 
 @router.get("/metrics", summary="Prometheus metrics", response_class=Response)
 async def prometheus(ctx: ContextDep) -> Response:
+    """Every metric in the Prometheus text format, for scraping."""
     await _refresh_gauges(ctx)
     return Response(generate_latest(ctx.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
 
 @router.get("/api/metrics", summary="The Prometheus figures as JSON")
 async def metrics_json(ctx: ContextDep) -> dict[str, Any]:
+    """The same metric families as ``/metrics``: ``{"metrics": {name: {type, help, samples}}}``."""
     await _refresh_gauges(ctx)
     families: dict[str, Any] = {}
     for family in ctx.metrics.registry.collect():

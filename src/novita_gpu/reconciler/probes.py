@@ -1,4 +1,4 @@
-"""Readiness probes (SPEC 2.4): is each exposed HTTP port really answering?
+"""Readiness probes: is each exposed HTTP port really answering?
 
 Healthy means a 2xx/3xx answer whose body is not a proxy's error page: Novita's proxy (and
 the emulator's) answers ``502 Bad Gateway`` pages until the application listens, and some

@@ -1,4 +1,4 @@
-"""Turn upstream client failures into client-visible :class:`ServiceError` s (SPEC 2.1).
+"""Turn upstream client failures into client-visible :class:`ServiceError` s.
 
 =====================================  =========================================  ======
 upstream error                         service error                              status

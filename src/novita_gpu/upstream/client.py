@@ -1,4 +1,4 @@
-"""``NovitaClient``: typed async access to Novita's GPU-instance OpenAPI (UPSTREAM.md §4).
+"""``NovitaClient``: typed async access to Novita's GPU-instance OpenAPI.
 
 The client is handed an ``httpx.AsyncClient`` (the app's lifespan owns it; tests pass one with
 a ``MockTransport`` or the emulator's transport) and never builds its own. Each method states

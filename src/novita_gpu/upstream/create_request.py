@@ -1,4 +1,4 @@
-"""The body of ``POST /gpu/instance/create`` (UPSTREAM.md §4.4).
+"""The body of ``POST /gpu/instance/create``.
 
 :class:`CreateInstanceRequest` validates the documented limits that are cheap to check here and
 serialises to the upstream body with :meth:`CreateInstanceRequest.to_body`. The registry

@@ -1,4 +1,4 @@
-"""Field types that absorb the real Novita API's value quirks (UPSTREAM.md §1.1).
+"""Field types that absorb the real Novita API's value quirks.
 
 Novita sends counts as strings (``"8"``), timestamps as Unix-second strings where ``"0"`` means
 never, prices as integers or numeric strings in 1/100,000 USD, ``""`` where it means "none",

@@ -1,4 +1,4 @@
-"""Typed views of Novita's instance and job responses (UPSTREAM.md §3, 4.4-4.12).
+"""Typed views of Novita's instance and job responses.
 
 Status strings outside the documented enum (``pending``, the console's legacy ``Running``) are
 kept as they came; :attr:`UpstreamInstance.known_status` says whether a status is one of the
@@ -30,7 +30,7 @@ from novita_gpu.upstream.models import EnvVar, UpstreamModel
 
 
 class InstanceStatus(StrEnum):
-    """The documented instance statuses (UPSTREAM.md §3.1), plus ``pending``, which the real
+    """The documented instance statuses, plus ``pending``, which the real
     API was seen to return while creating."""
 
     TO_CREATE = "toCreate"

@@ -1,4 +1,4 @@
-"""Typed views of Novita's catalog responses (UPSTREAM.md §4.1, 4.2, 4.13, 4.15) and the base
+"""Typed views of Novita's catalog responses and the base
 model shared with :mod:`novita_gpu.upstream.instance_models`.
 
 The models are lenient on purpose: unknown fields are ignored, missing fields take empty

@@ -6,6 +6,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from novita_gpu.core.errors import DeliveryNotFound, DeliveryNotRetryable
+from novita_gpu.core.openapi import error_responses
 from novita_gpu.deps import ContextDep
 from novita_gpu.webhooks.schemas import DeliveryDetailOut, DeliveryListOut
 from novita_gpu.webhooks.service import DeliveryService
@@ -27,13 +29,22 @@ async def list_deliveries(
     return await DeliveryService(ctx).recent(instance_id=instance_id, status=status, limit=limit)
 
 
-@router.get("/deliveries/{delivery_id}", response_model=DeliveryDetailOut)
+@router.get(
+    "/deliveries/{delivery_id}",
+    response_model=DeliveryDetailOut,
+    responses=error_responses(DeliveryNotFound),
+)
 async def get_delivery(ctx: ContextDep, delivery_id: str) -> DeliveryDetailOut:
     """One delivery with every attempt (status code, response excerpt, error, duration)."""
     return await DeliveryService(ctx).get(delivery_id)
 
 
-@router.post("/deliveries/{delivery_id}/retry", status_code=202, response_model=DeliveryDetailOut)
+@router.post(
+    "/deliveries/{delivery_id}/retry",
+    status_code=202,
+    response_model=DeliveryDetailOut,
+    responses=error_responses(DeliveryNotFound, DeliveryNotRetryable),
+)
 async def retry_delivery(ctx: ContextDep, delivery_id: str) -> DeliveryDetailOut:
     """Queue a failed delivery again now, with a fresh attempt budget (409 unless failed)."""
     return await DeliveryService(ctx).retry(delivery_id)

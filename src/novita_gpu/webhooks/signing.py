@@ -1,4 +1,4 @@
-"""Webhook request headers: event identity and signatures (SPEC 2.5).
+"""Webhook request headers: event identity and signatures.
 
 With a secret, every request carries two signature schemes over the exact body bytes:
 

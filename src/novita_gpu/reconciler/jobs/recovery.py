@@ -92,9 +92,8 @@ async def _recover(ctx: AppContext, instance_id: str, owner: str) -> None:
     if instance.status == Status.DELETED.value:
         return
     now = ctx.clock.now()
-    listing_delay = timedelta(seconds=ctx.settings.create_listing_delay_seconds)
-    if instance.create_sent_at is not None and now - instance.create_sent_at < listing_delay:
-        return  # upstream may simply not list it yet
+    if instance.create_sent_at is not None and now - instance.create_sent_at < _settle(ctx):
+        return  # the create may still be in flight, or upstream may simply not list it yet
     give_up = timedelta(minutes=ctx.settings.create_give_up_minutes)
     exhausted = instance.create_attempts >= MAX_CREATE_ATTEMPTS
     if now - instance.created_at >= give_up or exhausted:
@@ -124,6 +123,15 @@ async def _adopt_found(ctx: AppContext, instance: Instance, found: UpstreamInsta
     await update_instance(ctx, instance.id, change)
     if instance.status == Status.DELETED.value:
         _log.info("an instance surfaced after its delete; delete queued", instance_id=instance.id)
+
+
+def _settle(ctx: AppContext) -> timedelta:
+    """How long after a send an unlisted create counts as not created: the request may be
+    processed upstream until our timeout ends it, then take the listing delay to show up."""
+    settings = ctx.settings
+    return timedelta(
+        seconds=settings.upstream_timeout_seconds + settings.create_listing_delay_seconds
+    )
 
 
 def _refused(placement: Placement) -> Change:
