@@ -111,9 +111,12 @@ class LiveStack:
 
 @contextlib.asynccontextmanager
 async def live_stack(
-    tmp_path: Path, *, preset: str = "instant", **overrides: Any
+    tmp_path: Path, *, preset: str = "instant", ssh: bool = False, **overrides: Any
 ) -> AsyncIterator[LiveStack]:
-    async with EmulatorServer(EmulatorConfig.preset(preset)) as emulator:  # type: ignore[arg-type]
+    """The emulator (with its SSH server if ``ssh``) and the service, on loopback ports."""
+    config = EmulatorConfig.preset(preset)  # type: ignore[arg-type]
+    config.ssh_enabled = ssh
+    async with EmulatorServer(config) as emulator:
         port = free_port()
         values: dict[str, Any] = {
             "novita_api_base_url": emulator.api_url,

@@ -1,4 +1,4 @@
-"""The ``novita-gpu`` command line: serve, emulator, db; instances, events, products; doctor."""
+"""The ``novita-gpu`` command line: serve, emulator, db; instances, events, products, run."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from novita_gpu.cli import events as event_commands
 from novita_gpu.cli import instances as instance_commands
 from novita_gpu.cli import products as product_commands
 from novita_gpu.cli import render
+from novita_gpu.cli import run as run_command
 from novita_gpu.cli import server as server_commands
 from novita_gpu.cli import tokens as token_commands
 from novita_gpu.cli.remote import EXIT_CODES_HELP
@@ -37,6 +38,11 @@ app.add_typer(autostop_commands.app, name="autostop")
 app.command("events", epilog=EXIT_CODES_HELP)(event_commands.events)
 app.command("products", epilog=EXIT_CODES_HELP)(product_commands.products)
 app.command("doctor")(doctor_command.doctor)
+app.command(
+    "run",
+    epilog=run_command.RUN_HELP,
+    context_settings={"allow_interspersed_args": False},
+)(run_command.run_job)
 
 
 def _print_version(value: bool) -> None:

@@ -70,9 +70,17 @@ def serve(
     emulator_reclaim_rate: float | None = typer.Option(
         None, min=0, help=_RECLAIM_HELP + " (embedded emulator only)."
     ),
+    emulator_ssh: bool = typer.Option(
+        False,
+        "--emulator-ssh",
+        help="Let the embedded emulator accept SSH into its instances: commands run on this"
+        " machine in a scratch directory (a development aid; NOVITA_EMULATOR_SSH).",
+    ),
 ) -> None:
     """Run the API server (applies database migrations first)."""
     _set_reclaim_rate(emulator_reclaim_rate)
+    if emulator_ssh:
+        os.environ["NOVITA_EMULATOR_SSH"] = "true"  # read by the emulator, here or in its process
     overrides: dict[str, object] = {"host": host, "port": port}
     if emulator:
         overrides["novita_api_key"] = None
@@ -129,6 +137,15 @@ async def _upstream_for(
     config = EmulatorConfig.from_env()
     async with EmulatorServer(config, host="127.0.0.1", port=0, state_file=state) as server:
         yield settings.model_copy(update={"novita_api_base_url": server.api_url})
+
+
+def _ssh_line(server: EmulatorServer) -> str:
+    if server.ssh is None:
+        return ""
+    return (
+        f"\nSSH:          127.0.0.1:{server.ssh.port} (development aid: commands run on this"
+        " machine)"
+    )
 
 
 def _api_url(emulator_url: str) -> str:
@@ -228,9 +245,17 @@ def emulator(
         None, help="Response shape set: default, docs, sdk or hostile (NOVITA_EMULATOR_SHAPES)."
     ),
     reclaim_rate: float | None = typer.Option(None, min=0, help=_RECLAIM_HELP + "."),
+    ssh: bool = typer.Option(
+        False,
+        "--ssh",
+        help="Accept SSH into instances: commands run on this machine in a scratch directory"
+        " (a development aid; NOVITA_EMULATOR_SSH).",
+    ),
 ) -> None:
     """Run the Novita emulator alone (a fake Novita API for tests and demos)."""
     _set_reclaim_rate(reclaim_rate)
+    if ssh:
+        os.environ["NOVITA_EMULATOR_SSH"] = "true"
     configure_logging("warning")
     try:
         config = EmulatorConfig.from_env()
@@ -255,7 +280,7 @@ async def _run_emulator(
                 Panel.fit(
                     f"Novita emulator at [bold]{server.base_url}[/]\n"
                     f"API base URL: {server.api_url}   (use as NOVITA_API_BASE_URL)\n"
-                    f"Admin API:    {server.base_url}/_emulator/state",
+                    f"Admin API:    {server.base_url}/_emulator/state" + _ssh_line(server),
                     border_style="cyan",
                 )
             )

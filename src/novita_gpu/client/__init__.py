@@ -7,14 +7,24 @@
         instance = gpu.wait_for_ready(created.instance_id)
         print(instance.connection_details.jupyter)
 
-It depends on httpx and pydantic only, never on the server's packages.
+Ephemeral instances for jobs (create, wait, SSH, always delete)::
+
+    with Client() as gpu, gpu.ephemeral_instance("RTX 4090 24GB", "pytorch-jupyter") as box:
+        box.put("training", "training")
+        status = box.run("python training/train.py")
+
+It depends on httpx, pydantic and asyncssh only, never on the server's packages.
 """
 
 from novita_gpu.client._async_client import AsyncClient
 from novita_gpu.client._client import Client
 from novita_gpu.client._config import DEFAULT_BASE_URL, TOKEN_ENV, URL_ENV, Retries
+from novita_gpu.client._ephemeral import AsyncEphemeralInstance, EphemeralOptions
+from novita_gpu.client._ephemeral_sync import EphemeralInstance
 from novita_gpu.client._errors import (
     AuthenticationError,
+    CleanupError,
+    CommandTimeout,
     ConflictError,
     InstanceFailedError,
     InvalidResponseError,
@@ -23,6 +33,7 @@ from novita_gpu.client._errors import (
     NotFoundError,
     NovitaGPUError,
     RateLimitedError,
+    RemoteError,
     SpendLimitError,
     UpstreamError,
     ValidationError,
@@ -52,6 +63,7 @@ from novita_gpu.client._models import (
     SyncChange,
     SyncResult,
 )
+from novita_gpu.client._ssh import SSHTarget
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -59,16 +71,21 @@ __all__ = [
     "URL_ENV",
     "ActionResult",
     "AsyncClient",
+    "AsyncEphemeralInstance",
     "AuthenticationError",
     "AutoDelete",
     "AutoStop",
     "AutoStopCheck",
     "AutoStopStats",
     "CheckedInstance",
+    "CleanupError",
     "Client",
+    "CommandTimeout",
     "ConflictError",
     "ConnectionDetails",
     "CreateResult",
+    "EphemeralInstance",
+    "EphemeralOptions",
     "Event",
     "Health",
     "HealthCheck",
@@ -85,7 +102,9 @@ __all__ = [
     "ProbeResult",
     "ProductOffer",
     "RateLimitedError",
+    "RemoteError",
     "Retries",
+    "SSHTarget",
     "Spend",
     "SpendLimitError",
     "Spot",

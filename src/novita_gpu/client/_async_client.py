@@ -8,13 +8,14 @@ import time
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from datetime import datetime
 from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import Any, Self, TypeVar, Unpack
 
 import httpx
 
 from novita_gpu.client import _calls as calls
 from novita_gpu.client._base import BaseClient
 from novita_gpu.client._config import DEFAULT_TIMEOUT, Retries
+from novita_gpu.client._ephemeral import AsyncEphemeralInstance, EphemeralOptions
 from novita_gpu.client._models import (
     ActionResult,
     AutoStopCheck,
@@ -298,6 +299,17 @@ class AsyncClient(BaseClient):
         return await self.wait_for_status(
             instance_id, "ready", timeout=timeout, poll=poll, on_poll=on_poll
         )
+
+    # Ephemeral instances
+
+    def ephemeral_instance(
+        self, product: str, template: str | int, **options: Unpack[EphemeralOptions]
+    ) -> AsyncEphemeralInstance:
+        """An async context manager: create an instance of ``product`` from ``template``,
+        wait until it is ready, yield it for ``run``/``put``/``get`` over SSH, and delete it
+        on the way out however the block ends (cancellation included). Options:
+        :class:`EphemeralOptions`; behaviour: :mod:`novita_gpu.client._ephemeral`."""
+        return AsyncEphemeralInstance(self, product, template, **options)
 
     # Live events
 

@@ -56,6 +56,7 @@ class BaseClient:
         self.retries = retries or Retries()
         self.headers = {"User-Agent": USER_AGENT, "Accept": "application/json", **(headers or {})}
         token = resolve_token(token)
+        self.token = token
         if token:
             self.headers["Authorization"] = f"Bearer {token}"
 

@@ -8,13 +8,16 @@ import time
 from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from datetime import datetime
 from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import Any, Self, TypeVar, Unpack
 
 import httpx
 
 from novita_gpu.client import _calls as calls
+from novita_gpu.client._async_client import AsyncClient
 from novita_gpu.client._base import BaseClient
 from novita_gpu.client._config import DEFAULT_TIMEOUT, Retries
+from novita_gpu.client._ephemeral import EphemeralOptions
+from novita_gpu.client._ephemeral_sync import EphemeralInstance
 from novita_gpu.client._models import (
     ActionResult,
     AutoStopCheck,
@@ -293,6 +296,30 @@ class Client(BaseClient):
         """:meth:`wait_for_status` for ``ready``: every exposed port answers."""
         return self.wait_for_status(
             instance_id, "ready", timeout=timeout, poll=poll, on_poll=on_poll
+        )
+
+    # Ephemeral instances
+
+    def ephemeral_instance(
+        self, product: str, template: str | int, **options: Unpack[EphemeralOptions]
+    ) -> EphemeralInstance:
+        """A context manager: create an instance of ``product`` from ``template``, wait until
+        it is ready, yield it for ``run``/``put``/``get`` over SSH, and delete it on the way
+        out however the block ends. Options: :class:`EphemeralOptions`; behaviour:
+        :mod:`novita_gpu.client._ephemeral`.
+
+        It runs the async client on a private event loop thread, built with this client's
+        URL, token, timeout, retries and headers (not its ``http_client``/``transport``).
+        """
+        return EphemeralInstance(self._async_twin, product, template, **options)
+
+    def _async_twin(self) -> AsyncClient:
+        return AsyncClient(
+            self.base_url,
+            token=self.token,
+            timeout=self.timeout,
+            retries=self.retries,
+            headers=self.headers,
         )
 
     # Live events

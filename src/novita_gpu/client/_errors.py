@@ -13,9 +13,13 @@
     ├── UpstreamError            502 / 503 / 504 (Novita failed or is unreachable) .retry_after
     ├── NetworkError             the server itself could not be reached (no status code)
     ├── InvalidResponseError     a success response the SDK could not read
-    └── WaitError                a wait ended without reaching its status       .instance
-        ├── WaitTimeout          the deadline passed
-        └── InstanceFailedError  the instance ended failed, terminated or deleted
+    ├── WaitError                a wait ended without reaching its status       .instance
+    │   ├── WaitTimeout          the deadline passed
+    │   └── InstanceFailedError  the instance ended failed, terminated or deleted
+    ├── RemoteError              SSH to an instance failed: SSH_UNAVAILABLE, SSH_NO_DETAILS,
+    │   │                        SSH_HOST_KEY, FILE_TRANSFER_FAILED
+    │   └── CommandTimeout       a remote command outlived its timeout (COMMAND_TIMEOUT)
+    └── CleanupError             an ephemeral instance was not confirmed deleted  .instance_id
 
 A server error code the SDK does not know falls back to the class of its HTTP status, so a
 newer server never breaks ``except NotFoundError``.
@@ -112,6 +116,23 @@ class WaitTimeout(WaitError):
 
 class InstanceFailedError(WaitError):
     """The instance ended ``failed``, ``terminated`` or ``deleted``; see ``instance.last_error``."""
+
+
+class RemoteError(NovitaGPUError):
+    """Reaching an instance over SSH, or copying files to or from it, failed."""
+
+
+class CommandTimeout(RemoteError):
+    """A remote command ran longer than its ``timeout`` and was stopped."""
+
+
+class CleanupError(NovitaGPUError):
+    """An ephemeral instance could not be confirmed deleted: it may still be running (and
+    billed) until the server's safety net (``maxRuntimeMinutes``, ``autoDelete``) ends it."""
+
+    def __init__(self, message: str, *, instance_id: str | None, code: str) -> None:
+        super().__init__(message, code=code)
+        self.instance_id = instance_id
 
 
 _BY_CODE: dict[str, type[NovitaGPUError]] = {

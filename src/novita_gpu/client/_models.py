@@ -32,10 +32,12 @@ class PortMapping(Model):
 
 
 class ConnectionDetails(Model):
-    """How to reach an instance. ``ssh_password`` only with ``include_secrets=True``."""
+    """How to reach an instance. ``ssh_password`` only with ``include_secrets=True``;
+    ``ssh_host_key`` only when upstream publishes the host key (the emulator does)."""
 
     ssh: str | None = None
     ssh_password: str | None = None
+    ssh_host_key: str | None = None
     jupyter: str | None = None
     web_terminal: str | None = None
     endpoints: dict[str, str | None] = {}

@@ -88,6 +88,12 @@ class EmulatorConfig(BaseModel):
     random_seed: int | None = None
     shapes: Shapes = Field(default_factory=Shapes)
     """Which of the disputed response shapes to send (:mod:`novita_gpu.emulator.shapes`)."""
+    ssh_enabled: bool = False
+    """Serve SSH and SFTP into running instances (a development aid; see ``emulator/ssh.py``)."""
+    ssh_address: tuple[str, int] | None = None
+    """Where that SSH server listens (set by :class:`EmulatorServer` once it is bound)."""
+    ssh_host_key: str | None = None
+    """Its public host key, ``ssh-ed25519 AAAA...`` (set with ``ssh_address``)."""
 
     @classmethod
     def preset(cls, name: PresetName = "fast") -> EmulatorConfig:
@@ -106,7 +112,8 @@ class EmulatorConfig(BaseModel):
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> EmulatorConfig:
         """Build from ``NOVITA_EMULATOR_*`` variables (preset, speed, not-found status, keys,
-        shape set, random spot reclaims per instance-hour and their notice in seconds).
+        shape set, random spot reclaims per instance-hour and their notice in seconds,
+        ``NOVITA_EMULATOR_SSH``).
 
         Raises ``ValueError`` naming the variable when a value is invalid.
         """
@@ -131,6 +138,8 @@ class EmulatorConfig(BaseModel):
             config.api_keys = [key.strip() for key in keys.split(",") if key.strip()]
         if shapes := env.get("NOVITA_EMULATOR_SHAPES", "").strip():
             config.shapes = Shapes.named(shapes)
+        if ssh := env.get("NOVITA_EMULATOR_SSH", "").strip():
+            config.ssh_enabled = _parse_bool("NOVITA_EMULATOR_SSH", ssh)
         return config
 
     def scaled(self, seconds: float) -> float:
@@ -146,3 +155,12 @@ def _parse_float(variable: str, raw: str) -> float:
     if value < 0:
         raise ValueError(f"{variable} must not be negative")
     return value
+
+
+def _parse_bool(variable: str, raw: str) -> bool:
+    value = raw.lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"{variable} must be true or false, got {raw!r}")

@@ -88,18 +88,16 @@ def instance_detail(config: EmulatorConfig, catalog: Catalog, instance: Instance
     body = instance_summary(config, catalog, instance)
     running = instance.status is Status.RUNNING
     creds = instance.credentials
-    ssh_command = (
-        f"ssh root@proxy.{instance.cluster_id}.gpu-instance.novita.ai -p {creds.ssh_port}"
-        if running
-        else ""
-    )
+    ssh_command = _ssh_command(config, instance) if running else ""
     password = creds.ssh_password if running else ""
     product = catalog.products.get(instance.product_id)
     root = endpoint_root(config, instance)
     node = {"maxRootfsSize": product.max_root_fs if product else instance.rootfs_size}
     body.update(
         {
-            "connectComponentSSH": _ssh_component(config.shapes, ssh_command, password, running),
+            "connectComponentSSH": _ssh_component(
+                config.shapes, ssh_command, password, running, config.ssh_host_key
+            ),
             "connectComponentJupyter": _jupyter(config, instance, running),
             "connectComponentWebTerminal": {
                 "address": f"{root}/terminal",
@@ -129,10 +127,24 @@ def instance_detail(config: EmulatorConfig, catalog: Catalog, instance: Instance
     return body
 
 
-def _ssh_component(shapes: Shapes, command: str, password: str, running: bool) -> dict[str, Any]:
+def _ssh_command(config: EmulatorConfig, instance: Instance) -> str:
+    """Novita's proxy command, or the emulator's own SSH server when that is on."""
+    if config.ssh_address is not None:
+        host, port = config.ssh_address
+        return f"ssh root@{host} -p {port}"
+    port = instance.credentials.ssh_port
+    return f"ssh root@proxy.{instance.cluster_id}.gpu-instance.novita.ai -p {port}"
+
+
+def _ssh_component(
+    shapes: Shapes, command: str, password: str, running: bool, host_key: str | None
+) -> dict[str, Any]:
     """``connectComponentSSH``: the documented ``sshCommand``, the typed SDK's ``command`` and
-    ``user``, or both (see :mod:`novita_gpu.emulator.shapes`)."""
+    ``user``, or both (see :mod:`novita_gpu.emulator.shapes`); ``hostKey`` when the emulator's
+    own SSH server is on and the instance runs."""
     component: dict[str, Any] = {"password": password, "isRunning": running}
+    if running and host_key:
+        component["hostKey"] = host_key
     if shapes.ssh in ("both", "docs"):
         component["sshCommand"] = command
     if shapes.ssh in ("both", "sdk"):

@@ -2,6 +2,8 @@
 
 ``async with EmulatorServer() as server:`` binds (port 0 = ephemeral), points
 ``config.endpoint_base_url`` at itself so port endpoints answer over real HTTP, and stops on exit.
+With ``config.ssh_enabled`` it also serves SSH into running instances (:mod:`.ssh`) on another
+loopback port, published in each instance's ``sshCommand``.
 The server installs no signal handlers, so it can live inside another server (``serve``).
 With a ``state_file``, the world is loaded from it at start, saved to it after changes and at
 stop (:mod:`novita_gpu.emulator.persistence`), so instances outlive a restart.
@@ -16,6 +18,7 @@ import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 import uvicorn
 
@@ -27,6 +30,9 @@ from novita_gpu.emulator.persistence import load_world, save_world, world_state
 from novita_gpu.emulator.world import World
 
 SAVE_INTERVAL_SECONDS = 1.0
+
+if TYPE_CHECKING:
+    from novita_gpu.emulator.ssh import EmulatorSSH
 
 
 class _DroppedConnectionFilter(logging.Filter):
@@ -68,6 +74,7 @@ class EmulatorServer:
         self.app = create_emulator_app(world=self.world)
         self._server: _Server | None = None
         self._task: asyncio.Task[None] | None = None
+        self.ssh: EmulatorSSH | None = None
 
     @property
     def base_url(self) -> str:
@@ -85,6 +92,8 @@ class EmulatorServer:
         ``ValueError`` if ``state_file`` exists but cannot be read."""
         if self.state_file is not None:
             load_world(self.world, self.state_file)
+        if self.config.ssh_enabled:
+            await self._start_ssh()
         sock = _bind(self.host, self.port)
         self.port = sock.getsockname()[1]
         self.config.endpoint_base_url = self.base_url
@@ -108,6 +117,10 @@ class EmulatorServer:
 
     async def stop(self) -> None:
         """Stop serving (idempotent); the world is saved a last time when it has a state file."""
+        if self.ssh is not None:
+            await self.ssh.stop()
+            self.ssh = None
+            self.config.ssh_address = self.config.ssh_host_key = None
         if self._server is None or self._task is None:
             return
         self._server.should_exit = True
@@ -131,6 +144,15 @@ class EmulatorServer:
             if current != last:
                 save_world(self.world, path)
                 last = current
+
+    async def _start_ssh(self) -> None:
+        from novita_gpu.emulator.ssh import EmulatorSSH  # asyncssh only when SSH is on
+
+        # Always loopback: the sandbox runs commands on this machine.
+        self.ssh = EmulatorSSH(self.world, host="127.0.0.1")
+        await self.ssh.start()
+        self.config.ssh_address = (self.ssh.host, self.ssh.port)
+        self.config.ssh_host_key = self.ssh.host_key
 
     async def serve_forever(self) -> None:
         """Serve until the task is cancelled."""

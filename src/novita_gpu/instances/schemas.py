@@ -218,6 +218,9 @@ class ConnectionDetailsOut(Out):
     ssh_password: str | None = Field(
         default=None, description="Only with ?includeSecrets=true (fetched live)"
     )
+    ssh_host_key: str | None = Field(
+        default=None, description="The SSH host key, when upstream publishes one"
+    )
     jupyter: str | None = None
     web_terminal: str | None = None
     endpoints: dict[str, str] = Field(default={}, description="Public URL by port")

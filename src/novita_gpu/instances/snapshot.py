@@ -22,6 +22,7 @@ def _connection(upstream: UpstreamInstance) -> dict[str, Any]:
     terminal = upstream.connect_web_terminal
     return {
         "ssh": upstream.ssh_command,
+        "sshHostKey": upstream.connect_ssh.host_key if upstream.connect_ssh else None,
         "jupyter": jupyter.address if jupyter and jupyter.address else None,
         "webTerminal": terminal.address if terminal and terminal.address else None,
     }

@@ -170,6 +170,7 @@ def _connection(
     stored = stored or {}
     details: dict[str, Any] = {
         "ssh": stored.get("ssh"),
+        "sshHostKey": stored.get("sshHostKey"),
         "jupyter": stored.get("jupyter"),
         "webTerminal": stored.get("webTerminal"),
         "endpoints": {

@@ -131,6 +131,9 @@ class ConnectSSH(UpstreamModel):
     user: OptionalText = None
     password: Secret = None
     is_running: Flag = False
+    host_key: OptionalText = None
+    """The server's public host key (``ssh-ed25519 AAAA...``) when upstream publishes one
+    (the emulator's SSH server does; Novita's proxy does not)."""
 
 
 class ConnectWebTerminal(UpstreamModel):
