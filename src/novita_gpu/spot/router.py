@@ -12,7 +12,13 @@ from novita_gpu.context import AppContext
 from novita_gpu.core.responses import FastJSONResponse as JSONResponse
 from novita_gpu.deps import ContextDep
 from novita_gpu.spot.recovery import run_recovery
-from novita_gpu.spot.schemas import CheckFailedIn, RecoveryRunOut, SchedulerStatusOut
+from novita_gpu.spot.schemas import (
+    CheckFailedIn,
+    RecoveryRunOut,
+    RecoveryStartedOut,
+    SchedulerStatusOut,
+    TriggeredOut,
+)
 from novita_gpu.spot.status import scheduler_status
 
 router = APIRouter(prefix="/api/instances/migration", tags=["spot recovery"])
@@ -29,7 +35,10 @@ async def _run_in_background(ctx: AppContext) -> None:
 @router.post(
     "/check-failed",
     response_model=None,
-    responses={200: {"model": RecoveryRunOut}, 202: {"description": "The pass was started"}},
+    responses={
+        200: {"model": RecoveryRunOut},
+        202: {"model": RecoveryStartedOut, "description": "The pass was started"},
+    },
 )
 async def check_failed(
     ctx: ContextDep,
@@ -53,7 +62,12 @@ async def status(ctx: ContextDep) -> JSONResponse:
     return JSONResponse(await scheduler_status(ctx))
 
 
-@router.post("/scheduler/trigger", status_code=202, response_model=None)
+@router.post(
+    "/scheduler/trigger",
+    status_code=202,
+    response_model=None,
+    responses={202: {"model": TriggeredOut, "description": "The pass was started"}},
+)
 async def trigger(ctx: ContextDep, background: BackgroundTasks) -> JSONResponse:
     """Start a recovery pass now, without waiting for ``MIGRATION_INTERVAL_MINUTES``."""
     background.add_task(_run_in_background, ctx)

@@ -39,3 +39,17 @@ class SchedulerStatusOut(Out):
     run_count: int
     recoveries: dict[str, int]
     totals: dict[str, int]
+
+
+class RecoveryStartedOut(Out):
+    """A recovery pass was started in the background (``check-failed`` without ``immediate``)."""
+
+    message: str
+    immediate: bool
+
+
+class TriggeredOut(Out):
+    """A recovery pass was started in the background."""
+
+    triggered: bool
+    message: str
