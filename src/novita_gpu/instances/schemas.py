@@ -255,6 +255,13 @@ class AutoDeleteOut(Out):
 class SpotOut(Out):
     status: str | None = Field(description="Novita's spot status (e.g. notified, reclaiming)")
     reclaim_time: str | None
+    recovery: str | None = Field(
+        description="The step of a recovery from a reclaim in progress (e.g. migrating), else null"
+    )
+    recoveries: int = Field(description="Recoveries from reclaims so far")
+    last_recovery: dict[str, Any] | None = Field(
+        description="How the last recovery went (mode, outcome, times)"
+    )
 
 
 class InstanceOut(Out):
