@@ -73,7 +73,13 @@ def test_every_skip_states_a_reason() -> None:
 async def test_examples_run_as_written(name: str, tmp_path: Path) -> None:
     runnable = [e for e in examples(DOCS / name) if e.skip_reason is None]
     async with live_stack(tmp_path) as stack:
-        env = {**os.environ, "NOVITA_GPU_URL": stack.url, "PYTHONPATH": str(ROOT / "src")}
+        env = {
+            **os.environ,
+            "NOVITA_GPU_URL": stack.url,
+            "PYTHONPATH": str(ROOT / "src"),
+            # The project's commands (novita-gpu) as an installed user has them on PATH.
+            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+        }
         env.pop("NOVITA_GPU_TOKEN", None)
         for language in ("shell", "python"):
             blocks = [adapted(e.code, stack.url) for e in runnable if e.language == language]

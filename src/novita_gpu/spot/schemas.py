@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import StrictBool
+
 from novita_gpu.instances.schemas import Body, Out
 
 
 class CheckFailedIn(Body):
     """``immediate``: run the recovery pass now and answer with its result (else 202 at once)."""
 
-    immediate: bool = False
+    immediate: StrictBool = False
 
 
 class RecoveryRunOut(Out):
