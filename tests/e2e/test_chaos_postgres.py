@@ -22,6 +22,7 @@ from tests.support.replicas import replicas
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.postgres,
+    pytest.mark.timeout(600),
     pytest.mark.skipif(not POSTGRES_URL, reason="needs TEST_DATABASE_URL (PostgreSQL)"),
 ]
 
