@@ -116,3 +116,29 @@ async def runner(api: Api) -> AsyncIterator[Runner]:
     jobs = Runner(api.ctx, default_jobs(api.ctx.settings))
     yield jobs
     await jobs.stop()
+
+
+_DATABASE_FIXTURES = frozenset({"database_url", "database_source", "settings", "api"})
+_POSTGRES_AWARE = ("POSTGRES_URL", "using_postgres", "replicas")
+
+
+def _uses_database_under_test(item: pytest.Item) -> bool:
+    """True when ``item`` reaches the database the run is about: a database fixture, a
+    PostgreSQL marker, or a module that reads ``TEST_DATABASE_URL`` itself."""
+    if _DATABASE_FIXTURES & set(getattr(item, "fixturenames", ())):
+        return True
+    if item.get_closest_marker("postgres") is not None:
+        return True
+    module = getattr(item, "module", None)
+    return any(name in vars(module) for name in _POSTGRES_AWARE) if module else False
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On the PostgreSQL pass, skip the end-to-end tests whose stack always runs on its own
+    SQLite file: they already ran, identically, on the SQLite pass (keeps CI within budget)."""
+    if not using_postgres():
+        return
+    skip = pytest.mark.skip(reason="runs on its own SQLite stack: covered by the SQLite pass")
+    for item in items:
+        if item.get_closest_marker("slow") is not None and not _uses_database_under_test(item):
+            item.add_marker(skip)
