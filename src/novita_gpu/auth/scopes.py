@@ -20,6 +20,7 @@ route can never be reached with more rights than the edge granted.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Query
@@ -36,15 +37,13 @@ _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _UNSET = object()
 
 
+@dataclass(frozen=True, slots=True)
 class Caller:
     """The principal of one request as the scope rules see it: ``principal`` None is an
     anonymous caller of an open path; ``recorded`` False means the edge set nothing."""
 
-    __slots__ = ("principal", "recorded")
-
-    def __init__(self, principal: Principal | None, recorded: bool) -> None:
-        self.principal = principal
-        self.recorded = recorded
+    principal: Principal | None
+    recorded: bool
 
     @property
     def scope(self) -> Scope | None:

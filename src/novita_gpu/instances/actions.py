@@ -189,6 +189,23 @@ class InstanceActions:
             details={"instanceId": instance.id, "upstreamStatus": refreshed.upstream_status},
         )
 
+    async def _prepare(
+        self,
+        instance_id: str,
+        decide: Callable[[Instance], Decision],
+        notice: Notice | None,
+        options: ActionOptions,
+    ) -> Instance | ActionOutcome:
+        """The row a stop or delete goes on with, after applying ``options``; or the answer
+        at once when there is nothing to do (a no-op, or a ``notice`` no longer due)."""
+        instance = await _load(self.ctx, instance_id)
+        if decide(instance) is Decision.NOOP:
+            return ActionOutcome(instance, f"Instance is already {instance.status}")
+        if notice is not None and not notice.holds(instance):
+            return ActionOutcome(instance, "No longer due", skipped=True)
+        await _configure(self.ctx, instance.id, options)
+        return instance
+
     # stop
 
     async def stop(
@@ -214,12 +231,10 @@ class InstanceActions:
         notice: Notice | None = None,
         options: ActionOptions = NO_OPTIONS,
     ) -> ActionOutcome:
-        instance = await _load(self.ctx, instance_id)
-        if decide_stop(instance) is Decision.NOOP:
-            return ActionOutcome(instance, f"Instance is already {instance.status}")
-        if notice is not None and not notice.holds(instance):
-            return ActionOutcome(instance, "No longer due", skipped=True)
-        await _configure(self.ctx, instance.id, options)
+        prepared = await self._prepare(instance_id, decide_stop, notice, options)
+        if isinstance(prepared, ActionOutcome):
+            return prepared
+        instance = prepared
         if instance.novita_instance_id is None:
             stopping = await self._stop_later(instance.id, event_type, notice)
             return ActionOutcome(stopping, "Stop queued")
@@ -298,12 +313,10 @@ class InstanceActions:
         notice: Notice | None = None,
         options: ActionOptions = NO_OPTIONS,
     ) -> ActionOutcome:
-        instance = await _load(self.ctx, instance_id)
-        if decide_delete(instance) is Decision.NOOP:
-            return ActionOutcome(instance, f"Instance is already {instance.status}")
-        if notice is not None and not notice.holds(instance):
-            return ActionOutcome(instance, "No longer due", skipped=True)
-        await _configure(self.ctx, instance.id, options)
+        prepared = await self._prepare(instance_id, decide_delete, notice, options)
+        if isinstance(prepared, ActionOutcome):
+            return prepared
+        instance = prepared
         novita_id = instance.novita_instance_id or await self._find_unconfirmed(instance)
         if novita_id is None:
             deleted = await self._deleted(instance.id, event_type, notice)
