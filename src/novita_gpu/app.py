@@ -80,12 +80,19 @@ def upstream_policy(settings: Settings) -> UpstreamPolicy:
     )
 
 
+UPSTREAM_KEEPALIVE_SECONDS = 4.0
+
+
 def _upstream_http(
     settings: Settings, transport: httpx.AsyncBaseTransport | None
 ) -> httpx.AsyncClient:
     limits = httpx.Limits(
         max_connections=settings.upstream_max_concurrency * 2,
         max_keepalive_connections=settings.upstream_max_concurrency,
+        # Below the 5 s idle timeout common servers use: a connection the server is closing
+        # as a create goes out makes that create's outcome unknown (found again by name, but
+        # slower).
+        keepalive_expiry=UPSTREAM_KEEPALIVE_SECONDS,
     )
     return httpx.AsyncClient(
         transport=transport, timeout=settings.upstream_timeout_seconds, limits=limits

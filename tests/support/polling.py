@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 
 
 async def eventually(
-    check: Callable[[], bool | Awaitable[bool]], timeout: float = 5.0, what: str = "condition"
+    check: Callable[[], bool | Awaitable[bool]], timeout: float = 20.0, what: str = "condition"
 ) -> None:
     """Return once ``check()`` is true; fail the test after ``timeout`` real seconds."""
     deadline = asyncio.get_running_loop().time() + timeout

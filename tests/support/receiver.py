@@ -20,6 +20,8 @@ Reply = tuple[int, dict[str, str], bytes] | Literal["hang", "close"]
 HANG: Reply = "hang"
 CLOSE: Reply = "close"
 OK: Reply = (200, {}, b"ok")
+# Generous on purpose: it only bounds a failing test, and CI runs replica tests alongside.
+WAIT_SECONDS = 20.0
 
 
 def status(code: int, headers: dict[str, str] | None = None, body: bytes = b"") -> Reply:
@@ -73,12 +75,12 @@ class Receiver:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
-    async def wait_until(self, check: Callable[[], bool], timeout: float = 5.0) -> None:
+    async def wait_until(self, check: Callable[[], bool], timeout: float = WAIT_SECONDS) -> None:
         """Wait until ``check()`` holds, re-checked whenever a request arrives."""
         async with asyncio.timeout(timeout), self._arrived:
             await self._arrived.wait_for(check)
 
-    async def wait_for(self, count: int, timeout: float = 5.0) -> list[Received]:
+    async def wait_for(self, count: int, timeout: float = WAIT_SECONDS) -> list[Received]:
         """The requests once at least ``count`` arrived (real time; fails after ``timeout``)."""
         async with asyncio.timeout(timeout), self._arrived:
             await self._arrived.wait_for(lambda: len(self.requests) >= count)
