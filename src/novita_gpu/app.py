@@ -7,6 +7,7 @@ connects at import time, and tests pass their own settings, clock and upstream t
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
@@ -31,7 +32,7 @@ from novita_gpu.core.config import Settings
 from novita_gpu.core.http_errors import install_error_handlers
 from novita_gpu.core.openapi import install_openapi
 from novita_gpu.db.engine import Database
-from novita_gpu.db.migrate import upgrade_async
+from novita_gpu.db.migrate import ensure_schema
 from novita_gpu.db.notify import CommitListener
 from novita_gpu.edge.app import EdgeApp
 from novita_gpu.edge.middleware import Edge
@@ -66,6 +67,9 @@ class AppOptions:
     upstream_policy: UpstreamPolicy | None = None
     migrate: bool = True
     background: bool = True
+    serving: asyncio.Event | None = None
+    """When given, background jobs start once it is set (``serve`` sets it when the server
+    accepts connections, so the first requests do not queue behind the jobs' first runs)."""
     on_ready: list[Callable[[AppContext], None]] = field(default_factory=list)
 
 
@@ -109,7 +113,7 @@ async def _build_context(
     settings: Settings, options: AppOptions, metrics: Metrics, stack: AsyncExitStack
 ) -> AppContext:
     if options.migrate:
-        await upgrade_async(settings.database_url)
+        await ensure_schema(settings.database_url)
     db = Database.from_url(settings.database_url)
     stack.push_async_callback(db.dispose)
     http = _upstream_http(settings, options.upstream_transport)
@@ -130,6 +134,19 @@ async def _build_context(
         default_region=settings.default_region,
     )
     return AppContext(settings, options.clock, db, metrics, http, upstream, catalog)
+
+
+def _start_background(runner: Runner, serving: asyncio.Event | None, stack: AsyncExitStack) -> None:
+    if serving is None:
+        runner.start()
+        return
+
+    async def start_when_serving() -> None:
+        await serving.wait()
+        runner.start()
+
+    starter = asyncio.create_task(start_when_serving(), name="start-background")
+    stack.callback(starter.cancel)  # runs before runner.stop: nothing starts while stopping
 
 
 def create_app(settings: Settings, options: AppOptions | None = None) -> FastAPI:
@@ -160,9 +177,9 @@ def create_app(settings: Settings, options: AppOptions | None = None) -> FastAPI
             psutil.cpu_percent(interval=None)  # prime the CPU sampler for /health
             if opts.background:
                 runner = Runner(ctx, default_jobs(settings), [run_webhook_dispatcher])
-                runner.start()
                 ctx.runner = runner
                 stack.push_async_callback(runner.stop)
+                _start_background(runner, opts.serving, stack)
             for hook in opts.on_ready:
                 hook(ctx)
             yield {"ctx": ctx}

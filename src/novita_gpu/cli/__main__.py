@@ -1,3 +1,3 @@
-from novita_gpu.cli.main import run
+from novita_gpu.cli.launch import run
 
 run()

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -26,10 +27,9 @@ from rich.console import Console
 from rich.panel import Panel
 from uvicorn.loops.auto import auto_loop_factory
 
-from novita_gpu.app import create_app
+from novita_gpu.app import AppOptions, create_app
 from novita_gpu.cli.common import EXIT_CONFIG, settings_or_exit
 from novita_gpu.core.config import Settings
-from novita_gpu.db.migrate import upgrade
 from novita_gpu.edge.protocol import EnvelopeHttpToolsProtocol
 from novita_gpu.emulator import EmulatorConfig, EmulatorServer
 from novita_gpu.emulator.config import RECLAIM_RATE_ENV
@@ -107,11 +107,24 @@ def emulator_state_path(settings: Settings) -> Path:
     return folder / "emulator-state.json"
 
 
+class _Server(uvicorn.Server):
+    """Sets ``serving`` once the socket accepts connections."""
+
+    def __init__(self, config: uvicorn.Config, serving: asyncio.Event) -> None:
+        super().__init__(config)
+        self.serving = serving
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        self.serving.set()
+
+
 async def _serve(settings: Settings, emulator_url: str | None, state: Path) -> None:
     async with _upstream_for(settings, emulator_url, state) as effective:
         _print_banner(effective)
+        serving = asyncio.Event()
         config = uvicorn.Config(
-            create_app(effective),
+            create_app(effective, AppOptions(serving=serving)),
             host=effective.host,
             port=effective.port,
             log_config=None,
@@ -120,7 +133,7 @@ async def _serve(settings: Settings, emulator_url: str | None, state: Path) -> N
             http=EnvelopeHttpToolsProtocol,
             timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
         )
-        await uvicorn.Server(config).serve()
+        await _Server(config, serving).serve()
 
 
 @contextlib.asynccontextmanager
@@ -169,6 +182,8 @@ def _print_banner(settings: Settings) -> None:
 
 def _serve_workers(settings: Settings, workers: int, emulator_url: str | None, state: Path) -> None:
     """Several server processes: the emulator (if any) runs in a process of its own."""
+    from novita_gpu.db.migrate import upgrade
+
     upgrade(settings.database_url)
     with _emulator_process(settings, emulator_url, state) as url:
         env_url = url or str(settings.novita_api_base_url)
@@ -215,8 +230,6 @@ def _emulator_process(
 
 
 def _free_port() -> int:
-    import socket
-
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]

@@ -16,7 +16,6 @@ import contextlib
 from collections.abc import Callable
 from typing import Any
 
-import asyncpg
 import structlog
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
@@ -57,6 +56,8 @@ class CommitListener:
                 await self._task
 
     async def _run(self) -> None:
+        import asyncpg  # PostgreSQL only: a SQLite server never loads the driver
+
         while True:
             try:
                 await self._listen()
@@ -67,6 +68,8 @@ class CommitListener:
                 await asyncio.sleep(_RECONNECT_SECONDS)
 
     async def _listen(self) -> None:
+        import asyncpg
+
         connection = await asyncpg.connect(self._dsn)
         try:
             closed = asyncio.Event()
