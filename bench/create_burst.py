@@ -48,6 +48,8 @@ class Timing:
 
     answered: float
     """The create's response arrived."""
+    upstream_running: float
+    """The emulator entered ``running``."""
     running_seen: float
     """The service recorded upstream ``running`` (its health check started)."""
     ready: float
@@ -58,7 +60,7 @@ def _seconds(text: str) -> float:
     return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
 
 
-async def create_until_ready(client: httpx.AsyncClient, name: str) -> Timing:
+async def create_until_ready(client: httpx.AsyncClient, world: World, name: str) -> Timing:
     """Create one instance and long-poll it until ``ready``."""
     sent_wall, started = time.time(), time.perf_counter()
     created = await client.post(
@@ -68,6 +70,7 @@ async def create_until_ready(client: httpx.AsyncClient, name: str) -> Timing:
     created.raise_for_status()
     answered = time.perf_counter() - started
     instance_id = created.json()["instanceId"]
+    upstream = world.instance(created.json()["novitaInstanceId"])
     while True:
         response = await client.get(
             f"/api/instances/{instance_id}", params={"waitFor": "ready", "timeout": 30}
@@ -77,7 +80,8 @@ async def create_until_ready(client: httpx.AsyncClient, name: str) -> Timing:
             ready = time.perf_counter() - started
             check = body["healthCheck"]
             seen = _seconds(check["startedAt"]) - sent_wall
-            return Timing(answered, seen, ready, int(check.get("rounds", 0)))
+            running = upstream.running_since - sent_wall
+            return Timing(answered, running, seen, ready, int(check.get("rounds", 0)))
         if body["status"] in {"failed", "terminated", "deleted"}:
             raise RuntimeError(f"{name} ended {body['status']}: {body.get('lastError')}")
 
@@ -88,12 +92,33 @@ async def measure(
     """(one alone, the burst's times, upstream calls during the burst by kind)."""
     limits = httpx.Limits(max_connections=count * 2)
     async with httpx.AsyncClient(base_url=url, timeout=60, limits=limits) as client:
-        alone = await create_until_ready(client, "burst-alone")
+        alone = await create_until_ready(client, world, "burst-alone")
         world.reset_request_counts()
+        before = await job_ticks(client)
         burst = await asyncio.gather(
-            *(create_until_ready(client, f"burst-{i:03d}") for i in range(count))
+            *(create_until_ready(client, world, f"burst-{i:03d}") for i in range(count))
         )
+        after = await job_ticks(client)
+    for job in ("status_sync", "readiness"):
+        runs = after[job][0] - before[job][0]
+        busy = after[job][1] - before[job][1]
+        print(f"{job}: {runs:.0f} runs during the burst, {busy:.2f} s busy")
     return alone, list(burst), world.request_counts()
+
+
+async def job_ticks(client: httpx.AsyncClient) -> dict[str, tuple[float, float]]:
+    """Per job: (runs, seconds spent), from the server's metrics."""
+    text = (await client.get("/metrics")).text
+    found: dict[str, list[float]] = {}
+    for line in text.splitlines():
+        for suffix, index in (("_count", 0), ("_sum", 1)):
+            prefix = f'novita_gpu_reconcile_tick_seconds{suffix}{{job="'
+            if line.startswith(prefix):
+                job = line[len(prefix) :].split('"', 1)[0]
+                found.setdefault(job, [0.0, 0.0])[index] = float(line.rsplit(" ", 1)[1])
+    return {job: (runs, busy) for job, (runs, busy) in found.items()} | {
+        job: (0.0, 0.0) for job in ("status_sync", "readiness") if job not in found
+    }
 
 
 async def run(count: int, extra_env: dict[str, str]) -> None:
@@ -133,8 +158,10 @@ def report(count: int, alone: Timing, burst: list[Timing], extra_env: dict[str, 
         f" {APP_BOOT:.1f} s later); {settings}",
         ["figure", "p50", "max", "max - delay", "goal"],
         [
+            _row("one alone: running recorded", [alone.running_seen]),
             _row("one alone: ready", [alone.ready]),
             _row(f"burst of {count}: create answered", [t.answered for t in burst]),
+            _row(f"burst of {count}: upstream running", [t.upstream_running for t in burst]),
             _row(f"burst of {count}: running recorded", [t.running_seen for t in burst]),
             _row(f"burst of {count}: ready", [t.ready for t in burst], f"<= +{GOAL_SECONDS:.1f}"),
         ],

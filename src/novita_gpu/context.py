@@ -30,6 +30,10 @@ class JobRunner(Protocol):
         """Claim and run the named job now; False if another replica holds its lease."""
         ...
 
+    def wake(self, name: str) -> None:
+        """Run the named job soon instead of at its next interval (no waiting)."""
+        ...
+
 
 @dataclass
 class AppContext:

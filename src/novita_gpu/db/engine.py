@@ -3,6 +3,10 @@
 SQLite runs in WAL mode with a busy timeout. Its transactions are started explicitly:
 ``BEGIN`` for read sessions and ``BEGIN IMMEDIATE`` for write sessions, so two writers queue
 on the write lock instead of failing with ``SQLITE_BUSY`` when one upgrades a read lock.
+Within one process, write sessions also take turns on an asyncio lock first
+(:class:`TakingTurns`): SQLite's own wait for its lock polls with sleeps of up to 100 ms, so
+under a burst of writers the lock would sit idle between them; the asyncio lock hands it on
+at once.
 
 :meth:`Database.fetch` runs one Core SELECT for the hot read endpoints. On PostgreSQL it uses
 the async engine. On SQLite it runs the statement on a small thread pool with the synchronous
@@ -13,8 +17,11 @@ driver: one thread hop instead of the dozen aiosqlite makes per statement (see
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+import contextlib
+import weakref
+from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,6 +40,35 @@ from novita_gpu.db.freshness import DataVersion
 
 _WRITE_OPTION = "novita_write"
 _READ_THREADS = 4
+# As long as SQLite's busy timeout: a writer that waited this long goes on without its turn
+# (and SQLite decides, as it would without the lock).
+_TURN_TIMEOUT_SECONDS = 30.0
+
+WriteSessions = Callable[[], AbstractAsyncContextManager[AsyncSession]]
+
+
+class TakingTurns:
+    """Write sessions that wait for their turn in this process (FIFO) before SQLite's lock."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+        self._locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    @asynccontextmanager
+    async def __call__(self) -> AsyncIterator[AsyncSession]:
+        lock = self._locks.setdefault(asyncio.get_running_loop(), asyncio.Lock())
+        turn = False
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(_TURN_TIMEOUT_SECONDS):
+                turn = await lock.acquire()
+        try:
+            async with self._sessions() as session:
+                yield session
+        finally:
+            if turn:
+                lock.release()
 
 
 def async_url(url: str) -> URL:
@@ -87,6 +123,11 @@ def _create_sqlite_engine(target: URL, *, echo: bool) -> AsyncEngine:
     return engine
 
 
+def _write_sessions(engine: AsyncEngine) -> WriteSessions:
+    sessions = async_sessionmaker(engine, expire_on_commit=False)
+    return TakingTurns(sessions) if is_sqlite(engine) else sessions
+
+
 @dataclass(frozen=True)
 class Query:
     """A prebuilt statement and its bind parameters, for :meth:`Database.fetch`."""
@@ -126,7 +167,7 @@ class Database:
 
     engine: AsyncEngine
     read: async_sessionmaker[AsyncSession]
-    write: async_sessionmaker[AsyncSession]
+    write: WriteSessions
     reader: Engine | None = None
     read_pool: ThreadPoolExecutor | None = None
     changes: DataVersion | None = None
@@ -145,7 +186,7 @@ class Database:
         return cls(
             engine=engine,
             read=async_sessionmaker(engine, expire_on_commit=False),
-            write=async_sessionmaker(write_engine, expire_on_commit=False),
+            write=_write_sessions(write_engine),
             reader=reader,
             read_pool=pool,
             changes=changes,

@@ -8,6 +8,10 @@ logged with the job's name once per change of state: the first failure (with a t
 unless it is an upstream failure, which says all there is to say), a different failure, and
 the recovery. A job failing the same way every tick logs nothing more. A failure of the
 runner's own lease bookkeeping is logged and counted the same way.
+
+A job runs again after its interval, or sooner when woken: by another part of the process
+(:meth:`Runner.wake`, e.g. status sync after it records an instance ``running``) or by itself
+(``JobContext.wake_after``, e.g. readiness when its next probe is due before the interval).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 import httpx
@@ -40,11 +45,17 @@ def new_owner_id() -> str:
 
 @dataclass
 class JobContext:
-    """What a job run gets: the app context, this process's lease owner id, a probe client."""
+    """What a job run gets: the app context, this process's lease owner id, a probe client;
+    ``wake_after(seconds)``: run this job again that soon, not only at its interval;
+    ``spawn(work)``: go on with ``work`` after the run returns (per-item work that should not
+    hold up the job's next run). Spawned work is stopped with the runner; its failures are
+    logged and counted as the job's; :meth:`Runner.run_once` waits for it."""
 
     ctx: AppContext
     owner: str
     probe_http: httpx.AsyncClient
+    wake_after: Callable[[float], None]
+    spawn: Callable[[Coroutine[Any, Any, None]], None]
 
 
 # A run holds its job's lease this long and renews it while it runs, so a crashed replica's
@@ -96,10 +107,53 @@ class Runner:
         self._tasks: list[asyncio.Task[None]] = []
         self._failing: dict[str, str] = {}
         """Job name -> the failure it is in, for logging state changes only."""
+        self._wakes = {name: asyncio.Event() for name in self.jobs}
+        self._alarms: dict[str, tuple[float, asyncio.Task[None]]] = {}
+        """Job name -> (clock.monotonic() deadline, task) of its pending :meth:`wake_after`."""
+        self._spawned: set[asyncio.Task[None]] = set()
 
-    @property
-    def job_context(self) -> JobContext:
-        return JobContext(self.ctx, self.owner, self.probe_http)
+    def job_context(self, job: Job, spawned: list[asyncio.Task[None]]) -> JobContext:
+        """The context of one run of ``job``; work it spawns is appended to ``spawned``."""
+        wake_after = partial(self.wake_after, job.name)
+        return JobContext(
+            self.ctx, self.owner, self.probe_http, wake_after, partial(self._spawn, job, spawned)
+        )
+
+    def _spawn(
+        self, job: Job, spawned: list[asyncio.Task[None]], work: Coroutine[Any, Any, None]
+    ) -> None:
+        task = asyncio.create_task(work, name=f"job:{job.name}:item")
+        self._spawned.add(task)
+        spawned.append(task)
+        task.add_done_callback(partial(self._spawned_done, job))
+
+    def _spawned_done(self, job: Job, task: asyncio.Task[None]) -> None:
+        self._spawned.discard(task)
+        if task.cancelled() or task.exception() is None:
+            return
+        error = task.exception()
+        _log.error("job item failed", job=job.name, exc_info=error)
+        self.ctx.metrics.job_errors.labels(job.name).inc()
+
+    def wake(self, name: str) -> None:
+        """Run the named job as soon as its current run (if any) ends, instead of at its next
+        interval. Another replica holding the job's lease still wins: the run is skipped."""
+        if name in self._wakes:
+            self._wakes[name].set()
+
+    def wake_after(self, name: str, seconds: float) -> None:
+        """:meth:`wake` the job in ``seconds`` (on the clock); the earliest request wins."""
+        deadline = self.ctx.clock.monotonic() + seconds
+        pending = self._alarms.get(name)
+        if pending is not None and not pending[1].done():
+            if pending[0] <= deadline:
+                return
+            pending[1].cancel()
+        self._alarms[name] = (deadline, asyncio.create_task(self._alarm(name, seconds)))
+
+    async def _alarm(self, name: str, seconds: float) -> None:
+        await self.ctx.clock.sleep(seconds)
+        self.wake(name)
 
     def start(self) -> None:
         for job in self.jobs.values():
@@ -113,6 +167,10 @@ class Runner:
         Shutdown must stay bounded: a task that does not finish in time is logged by name
         (with where it is stuck) and left behind rather than hanging the process.
         """
+        for _, alarm in self._alarms.values():
+            alarm.cancel()
+        self._alarms.clear()
+        self._tasks.extend(self._spawned)
         for task in self._tasks:
             task.cancel()
         if self._tasks:
@@ -127,30 +185,54 @@ class Runner:
         await self.probe_http.aclose()
 
     async def run_once(self, name: str) -> bool:
-        """Claim and run one job now (tests, manual triggers); False if another holds it."""
-        return await self._tick(self.jobs[name], force=True)
+        """Claim and run one job now (tests, manual triggers), with the work it spawns; False
+        if another holds it."""
+        spawned: list[asyncio.Task[None]] = []
+        ran = await self._tick(self.jobs[name], force=True, spawned=spawned)
+        if spawned:
+            await asyncio.wait(spawned)
+        return ran
 
     async def _loop(self, job: Job) -> None:
+        wake = self._wakes[job.name]
         while True:
+            woken = wake.is_set()
+            wake.clear()
             try:
-                await self._tick(job)
+                await self._tick(job, force=woken)
             except Exception:
                 self._failed(job, "job lease bookkeeping failed")
-            await self.ctx.clock.sleep(job.interval)
+            await self._pause(job, wake)
+
+    async def _pause(self, job: Job, wake: asyncio.Event) -> None:
+        """The job's interval on the clock, cut short by :meth:`wake`."""
+        if wake.is_set():
+            return
+        waiter = asyncio.ensure_future(wake.wait())
+        sleeper = asyncio.ensure_future(self.ctx.clock.sleep(job.interval))
+        try:
+            await asyncio.wait({waiter, sleeper}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (waiter, sleeper):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
 
     def _failed(self, job: Job, message: str) -> None:
         """Log the exception being handled once, with the job's name, and count it."""
         _log.exception(message, job=job.name)
         self.ctx.metrics.job_errors.labels(job.name).inc()
 
-    async def _tick(self, job: Job, *, force: bool = False) -> bool:
+    async def _tick(
+        self, job: Job, *, force: bool = False, spawned: list[asyncio.Task[None]] | None = None
+    ) -> bool:
         if not await self._claim(job, force):
             return False
         started = time.perf_counter()
         error: str | None = None
         renewer = asyncio.create_task(self._keep_lease(job))
         try:
-            await job.run(self.job_context)
+            await job.run(self.job_context(job, [] if spawned is None else spawned))
         except Exception as exc:
             error = f"{type(exc).__name__}: {exc}"
             self.ctx.metrics.job_errors.labels(job.name).inc()

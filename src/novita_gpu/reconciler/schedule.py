@@ -6,6 +6,7 @@ from novita_gpu.autostop.service import auto_stop_jobs
 from novita_gpu.core.config import Settings
 from novita_gpu.reconciler.jobs.housekeeping import housekeeping
 from novita_gpu.reconciler.jobs.intents import complete_intents
+from novita_gpu.reconciler.jobs.readiness import JOB_NAME as READINESS_JOB
 from novita_gpu.reconciler.jobs.readiness import probe_ready
 from novita_gpu.reconciler.jobs.recovery import recover_creates
 from novita_gpu.reconciler.jobs.status_sync import sync_statuses
@@ -24,7 +25,7 @@ def default_jobs(settings: Settings) -> list[Job]:
     fast = float(settings.instance_fast_poll_interval)
     return [
         Job("status_sync", fast, sync_statuses),
-        Job("readiness", min(READINESS_INTERVAL, fast), probe_ready),
+        Job(READINESS_JOB, min(READINESS_INTERVAL, fast), probe_ready),
         Job("intents", fast, complete_intents),
         Job("create_recovery", min(RECOVERY_INTERVAL, fast * 2), recover_creates),
         Job("startup_timeouts", TIMEOUT_INTERVAL, fail_slow_startups),

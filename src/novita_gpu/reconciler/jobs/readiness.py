@@ -2,8 +2,11 @@
 
 ``running`` -> ``health_checking`` -> ``ready``, or ``failed`` once ``maxWaitTimeMs`` has
 passed with the last probe results in ``lastError`` and ``healthCheck``. Between rounds the
-instance waits ``retryDelayMs`` (see :meth:`ProbeConfig.delay_after`). Instances are claimed
-with leases, so replicas never probe the same instance at once.
+instance waits ``retryDelayMs`` (see :meth:`ProbeConfig.delay_after`; a fresh instance's first
+retries come sooner). Each instance keeps its own schedule: the job wakes when the earliest
+next round is due, and status sync wakes it when it records an instance ``running``, so a
+round does not wait for the job's next tick. Instances are claimed with leases, so replicas
+never probe the same instance at once.
 An instance without HTTP ports (and no ``healthCheck.targetPort``) is ready at once with
 ``healthCheck.status: skipped``.
 """
@@ -30,9 +33,14 @@ from novita_gpu.reconciler.probes import Guard, ProbeResult, probe_http, probe_t
 from novita_gpu.reconciler.runner import JobContext
 from novita_gpu.upstream import UpstreamError, UpstreamInstance
 
+JOB_NAME = "readiness"
 BATCH = 200
 CONCURRENCY = 32
 _MAX_DELAY_SECONDS = 30.0
+FIRST_RETRY_SECONDS = 0.5
+"""A fresh instance's first retry; the next ones double until they reach ``retryDelayMs``."""
+MIN_WAKE_SECONDS = 0.2
+"""Rounds due closer together than this share one run of the job."""
 _PROBED = (Status.RUNNING.value, Status.HEALTH_CHECKING.value)
 
 
@@ -61,12 +69,25 @@ class ProbeConfig:
     def delay_after(self, round_number: int) -> float:
         """Delay before the next round (rounds count from 1), jittered by +-25 %.
 
-        The first ``retryAttempts`` rounds wait ``retryDelayMs`` each, as the original service
-        did; after that the delay doubles per round (capped), so a slow boot costs few probes.
+        A fresh instance's application often answers within a second or two of ``running``,
+        so the first retries ramp up: 0.5 s, 1 s, ... doubling while below ``retryDelayMs``.
+        Then ``retryAttempts`` rounds wait ``retryDelayMs`` each, as the original service did;
+        after that the delay doubles per round (capped), so a slow boot costs few probes.
         """
-        exponent = max(0, round_number - max(self.retry_attempts, 1))
-        base = min(_MAX_DELAY_SECONDS, self.retry_delay_s * float(2**exponent))
+        ramp = self._ramp_rounds()
+        if round_number <= ramp:
+            base = FIRST_RETRY_SECONDS * float(2 ** (round_number - 1))
+        else:
+            exponent = max(0, round_number - ramp - max(self.retry_attempts, 1))
+            base = min(_MAX_DELAY_SECONDS, self.retry_delay_s * float(2**exponent))
         return base * random.uniform(0.75, 1.25)
+
+    def _ramp_rounds(self) -> int:
+        """How many ramp-up delays (0.5 s, 1 s, ...) are shorter than ``retryDelayMs``."""
+        rounds, delay = 0, FIRST_RETRY_SECONDS
+        while delay < self.retry_delay_s:
+            rounds, delay = rounds + 1, delay * 2
+        return rounds
 
 
 def probe_targets(instance: Instance, config: ProbeConfig) -> list[dict[str, Any]]:
@@ -187,7 +208,11 @@ async def _probe_instance(job: JobContext, instance: Instance) -> None:
         await _record_round(uow, row, found)
         await uow.instances.release([row.id], job.owner)
 
-    await update_instance(job.ctx, instance.id, change)
+    row = await update_instance(job.ctx, instance.id, change)
+    if row is not None and row.status in _PROBED and row.next_probe_at is not None:
+        # This instance's next round, on its own schedule rather than the job's next tick.
+        wait = (row.next_probe_at - job.ctx.clock.now()).total_seconds()
+        job.wake_after(max(MIN_WAKE_SECONDS, wait))
 
 
 async def probe_ready(job: JobContext) -> None:
@@ -201,8 +226,14 @@ async def probe_ready(job: JobContext) -> None:
         ids = await InstanceRepository(session).claim(
             due, owner=job.owner, now=now, hold=timedelta(minutes=2), limit=BATCH
         )
-    if not ids:
-        return
+    if ids:
+        await _probe_claimed(job, ids)
+
+
+async def _probe_claimed(job: JobContext, ids: list[str]) -> None:
+    """Start a round for each claimed instance; each records its own outcome when done, so
+    a slow one holds up nobody (its lease keeps other runs and replicas off it)."""
+    ctx = job.ctx
     async with ctx.db.read() as session:
         instances = list(await InstanceRepository(session).get_many(ids))
     limit = asyncio.Semaphore(CONCURRENCY)
@@ -211,4 +242,5 @@ async def probe_ready(job: JobContext) -> None:
         async with limit:
             await _probe_instance(job, instance)
 
-    await asyncio.gather(*(bounded(instance) for instance in instances))
+    for instance in instances:
+        job.spawn(bounded(instance))

@@ -24,6 +24,7 @@ from novita_gpu.instances.snapshot import apply_snapshot
 from novita_gpu.instances.states import TRANSITIONAL, Status, fold_upstream_status
 from novita_gpu.instances.transitions import change_status
 from novita_gpu.instances.uow import Change, UnitOfWork, update_instance, update_instances
+from novita_gpu.reconciler.jobs.readiness import JOB_NAME as READINESS_JOB
 from novita_gpu.reconciler.leases import LeaseRepository
 from novita_gpu.reconciler.runner import JobContext
 from novita_gpu.spot.reclaim import ReclaimPolicy, fold_spot
@@ -126,6 +127,8 @@ async def _apply_listing(ctx: AppContext, listing: InstanceListing, started: dat
     batch = list(changes.items())
     for start in range(0, len(batch), WRITE_BATCH):
         await update_instances(ctx, dict(batch[start : start + WRITE_BATCH]))
+    if changes and ctx.runner is not None:
+        ctx.runner.wake(READINESS_JOB)  # probe what just went running now, not at its tick
     return missing
 
 
