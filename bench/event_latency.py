@@ -136,7 +136,8 @@ async def wait_for_all(
         )
 
     deadline = time.monotonic() + timeout
-    while not complete() and time.monotonic() < deadline:
+    # Two sources (receiver and stream), so a cheap poll rather than two wake-ups.
+    while not complete() and time.monotonic() < deadline:  # noqa: ASYNC110
         await asyncio.sleep(0.2)
 
 
