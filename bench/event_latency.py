@@ -100,6 +100,18 @@ def latencies(arrivals: list[tuple[dict[str, object], float]], kind: str) -> lis
     return list(found.values())
 
 
+def since_upstream(
+    arrivals: list[tuple[dict[str, object], float]], world: World, novita_ids: dict[str, str]
+) -> list[float]:
+    """received - the moment the stop completed upstream, for each ``instance.stopped``."""
+    found: dict[object, float] = {}
+    for event, received in arrivals:
+        if event["event"] == "instance.stopped" and event["id"] not in found:
+            stopped_at = world.instance(novita_ids[str(event["instanceId"])]).last_stopped_at
+            found[event["id"]] = received - stopped_at
+    return list(found.values())
+
+
 def webhook_arrivals(receiver: Receiver) -> list[tuple[dict[str, object], float]]:
     to_wall = time.time() - time.monotonic()
     return [(json.loads(r.body), r.received_at + to_wall) for r in receiver.requests]
@@ -157,7 +169,9 @@ async def measure(count: int, changes: int, rate: float) -> list[list[str]]:
             }
             server = start_server("bench.reconcile_server", free_port(), env)
             try:
-                rows = await _run(server.url, receiver, ids, changes, rate)
+                novita_ids = {i: novita for i, (_, novita) in zip(ids, pairs, strict=True)}
+                rows, stream = await _run(server.url, receiver, ids, changes, rate)
+                rows += _detection(receiver, stream, emulator.world, novita_ids)
             finally:
                 server.stop()
     await receiver.close()
@@ -166,7 +180,7 @@ async def measure(count: int, changes: int, rate: float) -> list[list[str]]:
 
 async def _run(
     url: str, receiver: Receiver, ids: list[str], changes: int, rate: float
-) -> list[list[str]]:
+) -> tuple[list[list[str]], StreamReader]:
     sample = ids[:: max(1, len(ids) // changes)][:changes]
     stream = StreamReader()
     async with httpx.AsyncClient(base_url=url, timeout=60) as client:
@@ -181,7 +195,19 @@ async def _run(
     for kind in MEASURED:
         rows.append([f"{kind} -> webhook", *_figures(latencies(hooks, kind))])
         rows.append([f"{kind} -> stream", *_figures(latencies(stream.arrivals, kind))])
-    return rows
+    return rows, stream
+
+
+def _detection(
+    receiver: Receiver, stream: StreamReader, world: World, novita_ids: dict[str, str]
+) -> list[list[str]]:
+    """The same ``instance.stopped`` events, timed from the change upstream (detection too)."""
+    hooks = since_upstream(webhook_arrivals(receiver), world, novita_ids)
+    streamed = since_upstream(stream.arrivals, world, novita_ids)
+    return [
+        ["upstream stop done -> webhook", *_figures(hooks)],
+        ["upstream stop done -> stream", *_figures(streamed)],
+    ]
 
 
 def _figures(values: list[float]) -> list[str]:
