@@ -33,10 +33,9 @@ _log = structlog.get_logger("reconciler.follow")
 FOLLOW_INTERVAL = 1.0
 FOLLOW_LIMIT = 8
 FOLLOW_WINDOW = timedelta(seconds=60)
-# Statuses that end with a change upstream we wait for; readiness probes follow the others.
-FOLLOWED = frozenset(
-    {Status.CREATING, Status.STARTING, Status.STOPPING, Status.DELETING, Status.MIGRATING}
-)
+# Statuses that end with a change upstream we wait for. Readiness probes follow ``running``
+# and ``health_checking``; spot recovery follows its own migrations.
+FOLLOWED = frozenset({Status.CREATING, Status.STARTING, Status.STOPPING, Status.DELETING})
 
 
 async def follow_transitions(job: JobContext) -> None:
