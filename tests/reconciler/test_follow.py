@@ -5,13 +5,14 @@ The listing is made to fail in these tests, so only the follower can see a chang
 from __future__ import annotations
 
 from novita_gpu.instances.uow import update_instance
-from novita_gpu.reconciler.jobs.follow import FOLLOW_WINDOW
+from novita_gpu.reconciler.jobs.follow import FOLLOW_LIMIT, FOLLOW_WINDOW
 from novita_gpu.reconciler.jobs.status_sync import snapshot_folder
 from novita_gpu.reconciler.runner import Runner
 from tests.conftest import Api
 from tests.instances.helpers import NO_PROBE, create, settle, status_of
 
 DETAIL = "GET /gpu/instance"
+LISTING = "GET /gpu/instances"
 
 
 async def ready_instance(api: Api, runner: Runner, name: str) -> dict[str, str]:
@@ -88,3 +89,19 @@ async def test_a_snapshot_older_than_a_change_does_not_step_it_back(
     fresh = snapshot_folder(api.ctx, running, observed_at=api.ctx.clock.now())
     await update_instance(api.ctx, created["instanceId"], fresh)
     assert await status_of(api, created["instanceId"]) == "running"  # the guard, not the fold
+
+
+async def test_a_burst_is_read_with_one_listing(api: Api, runner: Runner) -> None:
+    ids = []
+    for index in range(FOLLOW_LIMIT + 1):
+        ids.append((await create(api, f"follow-burst-{index}", healthCheck=NO_PROBE))["instanceId"])
+    await settle(api, runner)
+    for instance_id in ids:
+        await act(api, instance_id, "stop")
+    api.clock.advance(20)
+    before = api.world.request_counts()
+    await runner.run_once("follow_transitions")
+    after = api.world.request_counts()
+    assert after.get(DETAIL, 0) == before.get(DETAIL, 0)
+    assert after.get(LISTING, 0) == before.get(LISTING, 0) + 1
+    assert {await status_of(api, instance_id) for instance_id in ids} == {"stopped"}

@@ -316,6 +316,13 @@ class InstanceRepository:
         )
         return (await self.session.execute(query)).scalar_one()
 
+    async def count_known_upstream(self) -> int:
+        """Live instances with a Novita id: what one listing pass covers."""
+        query = select(func.count()).where(
+            Instance.deleted_at.is_(None), Instance.novita_instance_id.is_not(None)
+        )
+        return (await self.session.execute(query)).scalar_one()
+
     async def changed_recently(
         self, statuses: frozenset[Status], since: datetime, limit: int
     ) -> Sequence[tuple[str, str]]:

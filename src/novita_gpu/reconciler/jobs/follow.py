@@ -3,9 +3,9 @@
 A stop, start, delete or create usually completes upstream within seconds. The listing pass
 (:mod:`status_sync`) sees it at its next fast tick; this job sees it within about a second by
 reading the few instances that entered such a status recently, so the event reaches
-subscribers promptly. Its cost is bounded: at most :data:`FOLLOW_LIMIT` GETs per tick (the
-longest-waiting first), and only during the first :data:`FOLLOW_WINDOW` of a transition; the
-listing pass covers everything else, as before.
+subscribers promptly. Its cost is bounded: at most :data:`FOLLOW_LIMIT` upstream calls per
+tick (GETs, the longest-waiting first, or one listing when that is cheaper), and only during
+the first :data:`FOLLOW_WINDOW` of a transition; the listing pass covers everything else.
 
 It concludes nothing from an absence except for an instance we are deleting (a 404 then means
 the delete is done); any other 404 is left to the listing pass and its safeguards.
@@ -24,7 +24,12 @@ from novita_gpu.instances.repository import InstanceRepository
 from novita_gpu.instances.states import Status
 from novita_gpu.instances.transitions import change_status
 from novita_gpu.instances.uow import UnitOfWork, update_instance
-from novita_gpu.reconciler.jobs.status_sync import needs_update, snapshot_folder
+from novita_gpu.reconciler.jobs.status_sync import (
+    PAGE_SIZE,
+    listing_pass,
+    needs_update,
+    snapshot_folder,
+)
 from novita_gpu.reconciler.runner import JobContext
 from novita_gpu.upstream import UpstreamError, UpstreamNotFound
 
@@ -39,13 +44,29 @@ FOLLOWED = frozenset({Status.CREATING, Status.STARTING, Status.STOPPING, Status.
 
 
 async def follow_transitions(job: JobContext) -> None:
-    """One tick: read each recently changed instance upstream and fold what changed."""
+    """One tick: read each recently changed instance upstream and fold what changed.
+
+    When more instances are in fresh transitions than one tick reads and a whole listing
+    costs no more calls than that, the tick runs a listing pass instead (a burst of stops).
+    """
     ctx = job.ctx
-    since = ctx.clock.now() - FOLLOW_WINDOW
+    now = ctx.clock.now()
     async with ctx.db.read() as session:
-        followed = await InstanceRepository(session).changed_recently(FOLLOWED, since, FOLLOW_LIMIT)
+        repository = InstanceRepository(session)
+        window = now - FOLLOW_WINDOW
+        followed = await repository.changed_recently(FOLLOWED, window, FOLLOW_LIMIT + 1)
+        listing_is_cheaper = (
+            len(followed) > FOLLOW_LIMIT
+            and await repository.count_known_upstream() <= FOLLOW_LIMIT * PAGE_SIZE
+        )
+    if listing_is_cheaper:
+        await listing_pass(ctx, now)
+        return
     await asyncio.gather(
-        *(_follow(ctx, instance_id, novita_id) for instance_id, novita_id in followed)
+        *(
+            _follow(ctx, instance_id, novita_id)
+            for instance_id, novita_id in followed[:FOLLOW_LIMIT]
+        )
     )
 
 

@@ -208,10 +208,13 @@ def _log_partial_change(ctx: AppContext, listing: InstanceListing) -> None:
 
 async def sync_statuses(job: JobContext) -> None:
     """One status-sync tick (see the module docstring)."""
-    ctx = job.ctx
-    started = ctx.clock.now()
-    if not await _pass_due(ctx, started):
-        return
+    started = job.ctx.clock.now()
+    if await _pass_due(job.ctx, started):
+        await listing_pass(job.ctx, started)
+
+
+async def listing_pass(ctx: AppContext, started: datetime) -> None:
+    """List every upstream instance now and fold the listing into the managed rows."""
     timer = time.perf_counter()
     listing = await ctx.upstream.read_listing(page_size=PAGE_SIZE)
     _log_partial_change(ctx, listing)
