@@ -4,9 +4,13 @@ The listing is made to fail in these tests, so only the follower can see a chang
 
 from __future__ import annotations
 
+from typing import Any
+
+import pytest
+
 from novita_gpu.instances.uow import update_instance
 from novita_gpu.reconciler.jobs.follow import FOLLOW_LIMIT, FOLLOW_WINDOW
-from novita_gpu.reconciler.jobs.status_sync import snapshot_folder
+from novita_gpu.reconciler.jobs.status_sync import listing_pass, snapshot_folder
 from novita_gpu.reconciler.runner import Runner
 from tests.conftest import Api
 from tests.instances.helpers import NO_PROBE, create, settle, status_of
@@ -15,12 +19,21 @@ DETAIL = "GET /gpu/instance"
 LISTING = "GET /gpu/instances"
 
 
-async def ready_instance(api: Api, runner: Runner, name: str) -> dict[str, str]:
+async def ready_instance(
+    api: Api, runner: Runner, name: str, *, listing: bool = False
+) -> dict[str, str]:
     created = await create(api, name, healthCheck=NO_PROBE)
     await settle(api, runner)
     assert await status_of(api, created["instanceId"]) == "ready"
-    api.world.add_fault("error", "/gpu/instances", status=503)  # no listing from here on
+    if not listing:
+        api.world.add_fault("error", "/gpu/instances", status=503)  # no listing from here on
     return created
+
+
+async def list_now(api: Api) -> None:
+    """A listing pass, as the status sync or a burst of transitions runs it."""
+    api.clock.advance(20)
+    await listing_pass(api.ctx, api.ctx.clock.now())
 
 
 async def act(api: Api, instance_id: str, action: str) -> None:
@@ -105,3 +118,47 @@ async def test_a_burst_is_read_with_one_listing(api: Api, runner: Runner) -> Non
     assert after.get(DETAIL, 0) == before.get(DETAIL, 0)
     assert after.get(LISTING, 0) == before.get(LISTING, 0) + 1
     assert {await status_of(api, instance_id) for instance_id in ids} == {"stopped"}
+
+
+class TestQuickerReaders:
+    """A reader folds the outcome of an action before the action records its own answer:
+    the record must not step the instance back (stopped -> stopping, ready -> starting)."""
+
+    async def test_a_stop_seen_done_before_its_record(
+        self, api: Api, runner: Runner, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        created = await ready_instance(api, runner, "quick-stop", listing=True)
+        real_stop = api.ctx.upstream.stop_instance
+
+        async def stop_then_follow(novita_id: str) -> Any:
+            result = await real_stop(novita_id)
+            await list_now(api)
+            return result
+
+        monkeypatch.setattr(api.ctx.upstream, "stop_instance", stop_then_follow)
+        await act(api, created["instanceId"], "stop")
+        assert await status_of(api, created["instanceId"]) == "stopped"
+        assert (await event_types(api, created["instanceId"]))[-1] == "instance.stopped"
+
+    async def test_a_start_seen_running_before_its_record(
+        self, api: Api, runner: Runner, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        created = await ready_instance(api, runner, "quick-start", listing=True)
+        await act(api, created["instanceId"], "stop")
+        await list_now(api)
+        real_start = api.ctx.upstream.start_instance
+
+        async def start_then_follow(novita_id: str) -> Any:
+            result = await real_start(novita_id)
+            await list_now(api)
+            return result
+
+        monkeypatch.setattr(api.ctx.upstream, "start_instance", start_then_follow)
+        await act(api, created["instanceId"], "start")
+        assert await status_of(api, created["instanceId"]) in {"running", "ready"}
+        assert "instance.starting" not in (await event_types(api, created["instanceId"]))[-2:]
+
+
+async def event_types(api: Api, instance_id: str) -> list[str]:
+    events = (await api.client.get(f"/api/instances/{instance_id}/events")).json()["events"]
+    return [event["type"] for event in events]
