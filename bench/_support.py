@@ -105,6 +105,14 @@ def seeded_database(directory: Path, count: int) -> tuple[str, list[str]]:
     return url, asyncio.run(_seed(url, count))
 
 
+async def emulated_service_env(directory: Path, emulator_api_url: str) -> dict[str, str]:
+    """Settings for a bench server on a fresh migrated SQLite file in ``directory``, with the
+    given emulator as its upstream."""
+    url = f"sqlite:///{directory / 'bench.db'}"
+    await asyncio.to_thread(upgrade, url)
+    return {"DATABASE_URL": url, "NOVITA_API_BASE_URL": emulator_api_url, "LOG_LEVEL": "warning"}
+
+
 @dataclass
 class Server:
     process: subprocess.Popen[bytes]

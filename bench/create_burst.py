@@ -25,8 +25,7 @@ from pathlib import Path
 
 import httpx
 
-from bench._support import free_port, print_table, start_server
-from novita_gpu.db.migrate import upgrade
+from bench._support import emulated_service_env, free_port, print_table, start_server
 from novita_gpu.emulator import EmulatorConfig, EmulatorServer, World
 from novita_gpu.emulator.config import StepDurations
 
@@ -126,14 +125,7 @@ async def run(count: int, extra_env: dict[str, str]) -> None:
         for product, cluster in PRODUCTS:
             emulator.world.set_capacity(product, cluster, count + 1)
         with tempfile.TemporaryDirectory() as tmp:
-            url = f"sqlite:///{Path(tmp) / 'bench.db'}"
-            await asyncio.to_thread(upgrade, url)
-            env = {
-                "DATABASE_URL": url,
-                "NOVITA_API_BASE_URL": emulator.api_url,
-                "LOG_LEVEL": "warning",
-                **extra_env,
-            }
+            env = await emulated_service_env(Path(tmp), emulator.api_url) | extra_env
             server = start_server("bench.reconcile_server", free_port(), env)
             try:
                 alone, burst, calls = await measure(server.url, count, emulator.world)

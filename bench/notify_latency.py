@@ -22,8 +22,7 @@ from pathlib import Path
 import httpx
 from tests.support.receiver import Receiver
 
-from bench._support import free_port, print_table, start_server
-from novita_gpu.db.migrate import upgrade
+from bench._support import emulated_service_env, free_port, print_table, start_server
 from novita_gpu.emulator import EmulatorConfig, EmulatorServer, World
 
 RTX_4090 = [("4090.16c62g", "us-ca-6"), ("4090.18c60g", "as-sgp-2"),
@@ -57,14 +56,8 @@ async def run(count: int, fast_poll: float | None, extra_env: dict[str, str]) ->
         for product, cluster in RTX_4090:
             emulator.world.set_capacity(product, cluster, count)
         with tempfile.TemporaryDirectory() as tmp:
-            url = f"sqlite:///{Path(tmp) / 'bench.db'}"
-            await asyncio.to_thread(upgrade, url)
-            env = {
-                "DATABASE_URL": url,
-                "NOVITA_API_BASE_URL": emulator.api_url,
-                "LOG_LEVEL": "warning",
-                "RATE_LIMIT_MAX_REQUESTS": "100000000",
-            }
+            env = await emulated_service_env(Path(tmp), emulator.api_url)
+            env["RATE_LIMIT_MAX_REQUESTS"] = "100000000"
             if fast_poll is not None:
                 env["INSTANCE_FAST_POLL_INTERVAL"] = str(fast_poll)
             env.update(extra_env)

@@ -12,6 +12,7 @@ rule advance a :class:`ManualClock` instead of sleeping.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import heapq
 import itertools
 import time
@@ -108,3 +109,16 @@ def to_unix(when: datetime) -> int:
 def from_unix(seconds: float) -> datetime:
     """Aware UTC datetime from Unix seconds."""
     return datetime.fromtimestamp(seconds, UTC)
+
+
+async def sleep_unless(clock: Clock, seconds: float, event: asyncio.Event) -> None:
+    """Sleep ``seconds`` on ``clock``, or less: return as soon as ``event`` is set."""
+    waiter = asyncio.ensure_future(event.wait())
+    sleeper = asyncio.ensure_future(clock.sleep(seconds))
+    try:
+        await asyncio.wait({waiter, sleeper}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in (waiter, sleeper):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task

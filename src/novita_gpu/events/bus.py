@@ -10,13 +10,12 @@ calls their own bus.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from novita_gpu.core.clock import Clock
+from novita_gpu.core.clock import Clock, sleep_unless
 from novita_gpu.db.notify import notify_at_commit
 
 _BUS_KEY = "novita_event_bus"
@@ -68,15 +67,7 @@ class EventBus:
         if self._signal is None:
             self._signal = asyncio.Event()
         signal = self._signal
-        waiter = asyncio.ensure_future(signal.wait())
-        sleeper = asyncio.ensure_future(self._clock.sleep(seconds))
-        try:
-            await asyncio.wait({waiter, sleeper}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for task in (waiter, sleeper):
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+        await sleep_unless(self._clock, seconds, signal)
         return signal.is_set()
 
     def attach(self, session: Session) -> None:

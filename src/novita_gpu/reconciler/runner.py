@@ -32,6 +32,7 @@ import httpx
 import structlog
 
 from novita_gpu.context import AppContext
+from novita_gpu.core.clock import sleep_unless
 from novita_gpu.reconciler.leases import JOB_PREFIX, LeaseRepository
 from novita_gpu.upstream import UpstreamCircuitOpen, UpstreamError
 
@@ -206,17 +207,8 @@ class Runner:
 
     async def _pause(self, job: Job, wake: asyncio.Event) -> None:
         """The job's interval on the clock, cut short by :meth:`wake`."""
-        if wake.is_set():
-            return
-        waiter = asyncio.ensure_future(wake.wait())
-        sleeper = asyncio.ensure_future(self.ctx.clock.sleep(job.interval))
-        try:
-            await asyncio.wait({waiter, sleeper}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for task in (waiter, sleeper):
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+        if not wake.is_set():
+            await sleep_unless(self.ctx.clock, job.interval, wake)
 
     def _failed(self, job: Job, message: str) -> None:
         """Log the exception being handled once, with the job's name, and count it."""
