@@ -1,10 +1,17 @@
-"""Upstream cost of following instances at steady state.
+"""Upstream and server cost of following instances at steady state.
 
 Seeds N ready instances (in the emulator and in the service's database), runs the service as
-`serve` does (one process, default INSTANCE_POLL_INTERVAL unless given) for a window, and
-prints upstream requests per managed instance per minute, the status-sync tick duration, and
-the server's resident memory. The baseline, measured in the same run against the same
-emulator, is what per-instance polling costs: one GET per instance per interval.
+`serve` does (its own process, default INSTANCE_POLL_INTERVAL unless given) for a window, and
+prints upstream requests per managed instance per minute, the status-sync pass (wall time and
+the server process's CPU seconds), and the server's resident memory. The emulator runs in this
+process, so its CPU is not counted in the server's. The baseline, measured in the same run
+against the same emulator, is what per-instance polling costs: one GET per instance per
+interval.
+
+CPU per pass is read from the server process's CPU times (user + system) around each full pass
+the bench sees completing; passes are detected from the database file (the pass's milestone),
+so watching costs the server nothing. "cycle" is the CPU from one pass's end to the next's:
+the pass plus everything the server does between passes.
 
 Usage: ./dev bench reconcile_load [instances ...] [--window SECONDS] [--interval SECONDS]
 """
@@ -13,8 +20,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import sqlite3
+import statistics
 import tempfile
 import time
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -25,8 +35,12 @@ from bench._support import free_port, print_table, seed_row, start_server
 from novita_gpu.db.engine import Database
 from novita_gpu.db.migrate import upgrade
 from novita_gpu.emulator import EmulatorConfig, EmulatorServer, World
+from novita_gpu.reconciler.jobs.status_sync import FULL_PASS_MARK
 
 PRODUCT, CLUSTER = "4090.16c62g", "us-ca-6"
+
+POLL_SECONDS = 0.2
+GOAL_CPU_SECONDS, GOAL_RSS_MB = 1.0, 250.0
 
 
 def seed_emulator(world: World, count: int) -> list[tuple[str, str]]:
@@ -54,6 +68,7 @@ async def seed_database(url: str, pairs: list[tuple[str, str]]) -> None:
         row = seed_row(index, now)
         row.name, row.novita_instance_id = name, novita_id
         row.port_mappings = [{"port": 22, "type": "tcp", "endpoint": "127.0.0.1:22"}]
+        row.auto_stop_enabled = False  # steady state: nothing is idle-stopped meanwhile
         rows.append(row)
     async with db.write() as session, session.begin():
         session.add_all(rows)
@@ -77,19 +92,61 @@ async def naive_pass(api_url: str, pairs: list[tuple[str, str]]) -> float:
     return time.perf_counter() - started
 
 
-async def status_sync_tick_ms(server_url: str) -> float | None:
-    """How long the last full status-sync pass took (from /health)."""
-    async with httpx.AsyncClient() as client:
-        milestones = (await client.get(f"{server_url}/health")).json()["milestones"]
-    duration = milestones.get("status_sync:full", {}).get("durationMs")
-    return float(duration) if duration is not None else None
+@dataclass
+class PassWatch:
+    """Full status-sync passes seen in a window, with the server's CPU around each."""
+
+    pass_cpu: list[float] = field(default_factory=list)
+    cycle_cpu: list[float] = field(default_factory=list)
+    wall_ms: list[float] = field(default_factory=list)
+
+
+def _last_mark(db_path: Path) -> tuple[str, int] | None:
+    with sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=5) as conn:
+        row = conn.execute(
+            "SELECT last_run_at, last_duration_ms FROM leases WHERE name = ?", (FULL_PASS_MARK,)
+        ).fetchone()
+    return (str(row[0]), int(row[1] or 0)) if row and row[0] else None
+
+
+def _cpu_seconds(process: psutil.Process) -> float:
+    times = process.cpu_times()
+    return float(times.user + times.system)
+
+
+async def watch_passes(db_path: Path, process: psutil.Process, window: float) -> PassWatch:
+    """Sample the server's CPU every POLL_SECONDS for ``window`` seconds and attribute it to
+    the full passes that complete meanwhile (a pass began ``durationMs`` before it is seen)."""
+    watch = PassWatch()
+    samples: list[tuple[float, float]] = []  # (monotonic time, server CPU seconds)
+    mark, last_end_cpu = _last_mark(db_path), None
+    deadline = time.monotonic() + window
+    while time.monotonic() < deadline:
+        samples.append((time.monotonic(), _cpu_seconds(process)))
+        current = _last_mark(db_path)
+        if current is not None and current != mark:
+            mark, (seen_at, cpu_now) = current, samples[-1]
+            began = seen_at - current[1] / 1000 - POLL_SECONDS
+            cpu_before = next((cpu for at, cpu in reversed(samples) if at <= began), samples[0][1])
+            watch.pass_cpu.append(cpu_now - cpu_before)
+            watch.wall_ms.append(float(current[1]))
+            if last_end_cpu is not None:
+                watch.cycle_cpu.append(cpu_now - last_end_cpu)
+            last_end_cpu = cpu_now
+        await asyncio.sleep(POLL_SECONDS)
+    return watch
+
+
+def _median(values: list[float], template: str) -> str:
+    return template.format(statistics.median(values)) if values else "-"
 
 
 async def measure(count: int, window: float, interval: float) -> list[str]:
     async with EmulatorServer(EmulatorConfig.preset("instant")) as emulator:
         pairs = seed_emulator(emulator.world, count)
         with tempfile.TemporaryDirectory() as tmp:
-            url = f"sqlite:///{Path(tmp) / 'bench.db'}"
+            db_path = Path(tmp) / "bench.db"
+            url = f"sqlite:///{db_path}"
             await seed_database(url, pairs)
             env = {
                 "DATABASE_URL": url,
@@ -102,10 +159,10 @@ async def measure(count: int, window: float, interval: float) -> list[str]:
             try:
                 await asyncio.sleep(interval + 2)  # one full pass: the steady state begins
                 emulator.world.reset_request_counts()
-                await asyncio.sleep(window)
+                process = psutil.Process(server.process.pid)
+                watch = await watch_passes(db_path, process, window)
                 ours = sum(emulator.world.request_counts().values())
-                tick = await status_sync_tick_ms(server.url)
-                rss = psutil.Process(server.process.pid).memory_info().rss / 1_048_576
+                rss = process.memory_info().rss / 1_048_576
             finally:
                 server.stop()
         emulator.world.reset_request_counts()
@@ -120,8 +177,11 @@ async def measure(count: int, window: float, interval: float) -> list[str]:
         f"{per_instance:.4f}",
         f"{naive_per_instance:.2f}",
         f"{naive_per_instance / per_instance:,.0f}x" if per_instance else "-",
-        f"{tick:.0f}" if tick is not None else "-",
-        f"{naive_seconds * 1000:.0f}",
+        _median(watch.wall_ms, "{:,.0f}"),
+        f"{naive_seconds * 1000:,.0f}",
+        f"{len(watch.pass_cpu)}",
+        _median(watch.pass_cpu, "{:.2f}"),
+        _median(watch.cycle_cpu, "{:.2f}"),
         f"{rss:.0f}",
     ]
 
@@ -137,11 +197,15 @@ def main() -> None:
         f"steady state, INSTANCE_POLL_INTERVAL={args.interval:g}s, {args.window:g}s window",
         [
             "instances", "upstream req/min", "req/instance/min", "naive req/instance/min",
-            "saving", "sync pass ms", "naive pass ms", "server RSS MB",
+            "saving", "sync pass ms", "naive pass ms", "passes",
+            f"pass CPU s (goal <= {GOAL_CPU_SECONDS:g})", "cycle CPU s",
+            f"server RSS MB (goal <= {GOAL_RSS_MB:g})",
         ],
         rows,
     )  # fmt: skip
     print("\nnaive = one GET /gpu/instance per instance per interval, measured in this run")
+    print("pass CPU = the server process's CPU seconds during one full status-sync pass (median)")
+    print("cycle CPU = its CPU from one pass's end to the next's: the pass and all idle work")
 
 
 if __name__ == "__main__":
