@@ -141,8 +141,8 @@ def error_from_exception(endpoint: str, exc: httpx.RequestError) -> UpstreamErro
 
 def _loads(response: httpx.Response) -> object:
     """The body as JSON: orjson (a listing page decodes several times faster), and the
-    standard library for what orjson refuses but JSON readers commonly accept (``NaN``,
-    integers beyond 64 bits, a non-UTF-8 charset)."""
+    standard library for what orjson refuses but the standard library reads (``NaN``,
+    integers beyond 64 bits, UTF-16 and UTF-32 bodies)."""
     try:
         return orjson.loads(response.content)
     except orjson.JSONDecodeError:
