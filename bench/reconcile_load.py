@@ -84,9 +84,11 @@ async def naive_pass(api_url: str, pairs: list[tuple[str, str]]) -> float:
 
         async def one(novita_id: str) -> None:
             async with limit:
-                (
-                    await client.get("/gpu/instance", params={"instanceId": novita_id})
-                ).raise_for_status()
+                try:
+                    response = await client.get("/gpu/instance", params={"instanceId": novita_id})
+                except httpx.TransportError:  # a kept-alive connection closed under the GET
+                    response = await client.get("/gpu/instance", params={"instanceId": novita_id})
+                response.raise_for_status()
 
         await asyncio.gather(*(one(novita_id) for _, novita_id in pairs))
     return time.perf_counter() - started

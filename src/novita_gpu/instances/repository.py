@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, NamedTuple, TypeVar
 
 from sqlalchemy import (
     ColumnElement,
@@ -33,9 +33,9 @@ from novita_gpu.instances.views import VIEW_COLUMNS
 _T = TypeVar("_T", bound=Any)
 
 
-@dataclass(frozen=True, slots=True)
-class SyncRow:
-    """The columns of a managed instance that a status sync compares with upstream's view."""
+class SyncRow(NamedTuple):
+    """The columns of a managed instance that a status sync compares with upstream's view
+    (a tuple: a pass builds one per managed instance)."""
 
     id: str
     name: str
