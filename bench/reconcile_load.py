@@ -99,6 +99,7 @@ class PassWatch:
     """Full status-sync passes seen in a window, with the server's CPU around each."""
 
     pass_cpu: list[float] = field(default_factory=list)
+    pass_system: list[float] = field(default_factory=list)
     cycle_cpu: list[float] = field(default_factory=list)
     wall_ms: list[float] = field(default_factory=list)
 
@@ -111,16 +112,17 @@ def _last_mark(db_path: Path) -> tuple[str, int] | None:
     return (str(row[0]), int(row[1] or 0)) if row and row[0] else None
 
 
-def _cpu_seconds(process: psutil.Process) -> float:
+def _cpu_seconds(process: psutil.Process) -> tuple[float, float]:
+    """(user + system, system) CPU seconds of ``process`` so far."""
     times = process.cpu_times()
-    return float(times.user + times.system)
+    return float(times.user + times.system), float(times.system)
 
 
 async def watch_passes(db_path: Path, process: psutil.Process, window: float) -> PassWatch:
     """Sample the server's CPU every POLL_SECONDS for ``window`` seconds and attribute it to
     the full passes that complete meanwhile (a pass began ``durationMs`` before it is seen)."""
     watch = PassWatch()
-    samples: list[tuple[float, float]] = []  # (monotonic time, server CPU seconds)
+    samples: list[tuple[float, tuple[float, float]]] = []  # (monotonic time, CPU seconds)
     mark, last_end_cpu = _last_mark(db_path), None
     deadline = time.monotonic() + window
     while time.monotonic() < deadline:
@@ -130,10 +132,11 @@ async def watch_passes(db_path: Path, process: psutil.Process, window: float) ->
             mark, (seen_at, cpu_now) = current, samples[-1]
             began = seen_at - current[1] / 1000 - POLL_SECONDS
             cpu_before = next((cpu for at, cpu in reversed(samples) if at <= began), samples[0][1])
-            watch.pass_cpu.append(cpu_now - cpu_before)
+            watch.pass_cpu.append(cpu_now[0] - cpu_before[0])
+            watch.pass_system.append(cpu_now[1] - cpu_before[1])
             watch.wall_ms.append(float(current[1]))
             if last_end_cpu is not None:
-                watch.cycle_cpu.append(cpu_now - last_end_cpu)
+                watch.cycle_cpu.append(cpu_now[0] - last_end_cpu[0])
             last_end_cpu = cpu_now
         await asyncio.sleep(POLL_SECONDS)
     return watch
@@ -183,6 +186,7 @@ async def measure(count: int, window: float, interval: float) -> list[str]:
         f"{naive_seconds * 1000:,.0f}",
         f"{len(watch.pass_cpu)}",
         _median(watch.pass_cpu, "{:.2f}"),
+        _median(watch.pass_system, "{:.2f}"),
         _median(watch.cycle_cpu, "{:.2f}"),
         f"{rss:.0f}",
     ]
@@ -200,7 +204,7 @@ def main() -> None:
         [
             "instances", "upstream req/min", "req/instance/min", "naive req/instance/min",
             "saving", "sync pass ms", "naive pass ms", "passes",
-            f"pass CPU s (goal <= {GOAL_CPU_SECONDS:g})", "cycle CPU s",
+            f"pass CPU s (goal <= {GOAL_CPU_SECONDS:g})", "of which kernel", "cycle CPU s",
             f"server RSS MB (goal <= {GOAL_RSS_MB:g})",
         ],
         rows,
