@@ -23,7 +23,7 @@ from novita_gpu.events.types import EventType
 from novita_gpu.instances.rules import Decision, decide_delete, decide_start, decide_stop
 from novita_gpu.instances.snapshot import apply_snapshot
 from novita_gpu.instances.spend import ensure_within_spend_limit
-from novita_gpu.instances.states import Status, fold_upstream_status
+from novita_gpu.instances.states import UP, Status, fold_upstream_status
 from novita_gpu.instances.transitions import change_status
 from novita_gpu.instances.uow import Change, UnitOfWork, update_instance, write_unit
 from novita_gpu.instances.upstream_lookup import locate_created
@@ -168,12 +168,14 @@ class InstanceActions:
 
     async def _starting(self, instance_id: str, result: ActionResult) -> Instance:
         async def apply(uow: UnitOfWork, instance: Instance) -> None:
-            instance.upstream_status = result.state or "toStart"
             instance.desired_status = None
+            instance.last_error = None
+            if Status(instance.status) in UP:
+                return  # already seen running upstream (a reader was quicker than this record)
+            instance.upstream_status = result.state or "toStart"
             instance.health_check = {}
             # SSH port and password rotate on every start: fetch them again once running.
             instance.connection = {}
-            instance.last_error = None
             await change_status(uow.recorder, instance, Status.STARTING)
 
         return await _record(self.ctx, instance_id, apply)
@@ -260,10 +262,12 @@ class InstanceActions:
         notice: Notice | None,
     ) -> Instance:
         async def apply(uow: UnitOfWork, instance: Instance) -> None:
-            if upstream_state:
-                instance.upstream_status = upstream_state
             instance.desired_status = None
             await _announce(uow, instance, notice)
+            if instance.status == Status.STOPPED.value:
+                return  # already seen stopped upstream (a reader was quicker than this record)
+            if upstream_state:
+                instance.upstream_status = upstream_state
             await change_status(uow.recorder, instance, Status.STOPPING, event_type=event_type)
 
         return await _record(self.ctx, instance_id, apply)
@@ -350,9 +354,11 @@ class InstanceActions:
     ) -> Instance:
         async def apply(uow: UnitOfWork, instance: Instance) -> None:
             instance.novita_instance_id = novita_id
-            instance.upstream_status = state or "toRemove"
             instance.desired_status = Status.DELETED.value
             await _announce(uow, instance, notice)
+            if instance.status == Status.DELETED.value:
+                return  # already seen gone upstream (a reader was quicker than this record)
+            instance.upstream_status = state or "toRemove"
             await change_status(uow.recorder, instance, Status.DELETING, event_type=event_type)
 
         return await _record(self.ctx, instance_id, apply)

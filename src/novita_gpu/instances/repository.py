@@ -348,6 +348,32 @@ class InstanceRepository:
         )
         return (await self.session.execute(query)).scalar_one()
 
+    async def count_known_upstream(self) -> int:
+        """Live instances with a Novita id: what one listing pass covers."""
+        query = select(func.count()).where(
+            Instance.deleted_at.is_(None), Instance.novita_instance_id.is_not(None)
+        )
+        return (await self.session.execute(query)).scalar_one()
+
+    async def changed_recently(
+        self, statuses: frozenset[Status], since: datetime, limit: int
+    ) -> Sequence[tuple[str, str]]:
+        """(id, Novita id) of live instances known upstream, in one of ``statuses`` since a
+        change at or after ``since``: the longest-waiting first, at most ``limit``."""
+        query = (
+            select(Instance.id, Instance.novita_instance_id)
+            .where(
+                Instance.deleted_at.is_(None),
+                Instance.novita_instance_id.is_not(None),
+                Instance.status.in_([s.value for s in statuses]),
+                Instance.status_changed_at >= since,
+            )
+            .order_by(Instance.status_changed_at, Instance.id)
+            .limit(limit)
+        )
+        rows = (await self.session.execute(query)).all()
+        return [(row.id, row.novita_instance_id) for row in rows]
+
     async def ids_in_status_since_before(
         self, statuses: tuple[str, ...], changed_before: datetime
     ) -> list[str]:

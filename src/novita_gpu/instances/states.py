@@ -117,7 +117,8 @@ def status_for_upstream(raw: str | None) -> Status | None:
     return _UPSTREAM_TO_LOCAL[known] if known else None
 
 
-_UP = frozenset({Status.RUNNING, Status.HEALTH_CHECKING, Status.READY})
+#: Running upstream (readiness is ours to judge).
+UP: frozenset[Status] = frozenset({Status.RUNNING, Status.HEALTH_CHECKING, Status.READY})
 _BOOTING = frozenset({Status.CREATING, Status.STARTING, Status.RUNNING})
 # Our own verdicts and intents that an upstream status alone does not overrule.
 _STICKY = frozenset({Status.FAILED, Status.TERMINATED, Status.MIGRATING, Status.DELETED})
@@ -134,7 +135,7 @@ def fold_upstream_status(current: Status, raw: str | None) -> Status:
     implied = status_for_upstream(raw)
     if implied is None or current in _STICKY:
         return current
-    if implied == Status.RUNNING and current in _UP:
+    if implied == Status.RUNNING and current in UP:
         return current
     if current == Status.STOPPING and implied in _BOOTING:
         return current

@@ -8,6 +8,7 @@ there. A dry run reads upstream and reports what the pass would change, writing 
 from __future__ import annotations
 
 import time
+from datetime import datetime
 from typing import Any
 
 from novita_gpu.context import AppContext
@@ -18,8 +19,8 @@ from novita_gpu.reconciler.jobs.status_sync import (
     MAX_CONFIRMATIONS,
     PAGE_SIZE,
     _confirm_missing,
-    _folder,
-    _needs_update,
+    needs_update,
+    snapshot_folder,
 )
 from novita_gpu.upstream import UpstreamError, UpstreamInstance
 from novita_gpu.upstream.api_errors import upstream_error_to_service_error
@@ -35,20 +36,25 @@ def _change(row: SyncRow, status: str, upstream_status: str | None) -> dict[str,
     }
 
 
-async def _fold(ctx: AppContext, row: SyncRow, snapshot: UpstreamInstance, dry_run: bool) -> Any:
+async def _fold(
+    ctx: AppContext, row: SyncRow, snapshot: UpstreamInstance, dry_run: bool, observed_at: datetime
+) -> Any:
     """The change this row gets from ``snapshot`` (None: nothing), applied unless a dry run."""
-    if not _needs_update(row, snapshot):
+    if not needs_update(row, snapshot):
         return None
     if dry_run:
         would = fold_upstream_status(Status(row.status), snapshot.status).value
         return _change(row, would, snapshot.status)
-    updated = await update_instance(ctx, row.id, _folder(ctx, snapshot))
+    updated = await update_instance(
+        ctx, row.id, snapshot_folder(ctx, snapshot, observed_at=observed_at)
+    )
     return None if updated is None else _change(row, updated.status, updated.upstream_status)
 
 
 async def sync_now(ctx: AppContext, *, dry_run: bool) -> dict[str, Any]:
     """Run one pass now; 502/503/504 (typed) when upstream cannot be listed."""
     timer = time.perf_counter()
+    observed_at = ctx.clock.now()
     try:
         items = await ctx.upstream.list_all_instances(page_size=PAGE_SIZE)
     except UpstreamError as exc:
@@ -62,7 +68,7 @@ async def sync_now(ctx: AppContext, *, dry_run: bool) -> dict[str, Any]:
         snapshot = listing.get(row.novita_instance_id)
         if snapshot is None:
             missing.append(row.id)
-        elif (change := await _fold(ctx, row, snapshot, dry_run)) is not None:
+        elif (change := await _fold(ctx, row, snapshot, dry_run, observed_at)) is not None:
             changed.append(change)
     if not dry_run:
         for instance_id in missing[:MAX_CONFIRMATIONS]:

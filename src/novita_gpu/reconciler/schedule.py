@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from novita_gpu.autostop.service import auto_stop_jobs
 from novita_gpu.core.config import Settings
+from novita_gpu.reconciler.jobs.follow import FOLLOW_INTERVAL, follow_transitions
 from novita_gpu.reconciler.jobs.housekeeping import housekeeping
 from novita_gpu.reconciler.jobs.intents import complete_intents
 from novita_gpu.reconciler.jobs.readiness import probe_ready
@@ -24,6 +25,7 @@ def default_jobs(settings: Settings) -> list[Job]:
     fast = float(settings.instance_fast_poll_interval)
     return [
         Job("status_sync", fast, sync_statuses),
+        Job("follow_transitions", FOLLOW_INTERVAL, follow_transitions),
         Job("readiness", min(READINESS_INTERVAL, fast), probe_ready),
         Job("intents", fast, complete_intents),
         Job("create_recovery", min(RECOVERY_INTERVAL, fast * 2), recover_creates),

@@ -120,8 +120,8 @@ async def _apply_listing(ctx: AppContext, listing: InstanceListing, started: dat
             if trust_absence and _may_be_missing(row, unreadable, started):
                 missing.append(row.id)
             continue
-        if _needs_update(row, snapshot):
-            changes[row.id] = _folder(ctx, snapshot)
+        if needs_update(row, snapshot):
+            changes[row.id] = snapshot_folder(ctx, snapshot, observed_at=started)
     batch = list(changes.items())
     for start in range(0, len(batch), WRITE_BATCH):
         await update_instances(ctx, dict(batch[start : start + WRITE_BATCH]))
@@ -135,7 +135,7 @@ def _may_be_missing(row: SyncRow, unreadable: set[str], started: datetime) -> bo
     return row.created_at < started - _LISTING_GRACE and row.status != Status.TERMINATED.value
 
 
-def _needs_update(row: SyncRow, snapshot: UpstreamInstance) -> bool:
+def needs_update(row: SyncRow | Instance, snapshot: UpstreamInstance) -> bool:
     """Cheap pre-check so an unchanged instance costs no write (and no ORM load)."""
     if row.upstream_status != snapshot.status or row.spot_status != snapshot.spot_status:
         return True
@@ -144,10 +144,20 @@ def _needs_update(row: SyncRow, snapshot: UpstreamInstance) -> bool:
     return fold_upstream_status(Status(row.status), snapshot.status).value != row.status
 
 
-def _folder(ctx: AppContext, snapshot: UpstreamInstance) -> Change:
+def snapshot_folder(
+    ctx: AppContext, snapshot: UpstreamInstance, *, observed_at: datetime
+) -> Change:
+    """The change that folds ``snapshot``, read from upstream at ``observed_at``, into a row.
+
+    A row whose status changed after ``observed_at`` is left alone: the snapshot may predate
+    that change (another job followed the instance meanwhile), and folding it would step the
+    status back. The next read folds the newer view.
+    """
     spot = ReclaimPolicy(ctx.settings.migration_enabled, ctx.metrics)
 
     async def change(uow: UnitOfWork, instance: Instance) -> None:
+        if instance.status_changed_at > observed_at:
+            return
         await fold_snapshot(uow, instance, snapshot, detailed=False, spot=spot)
 
     return change
@@ -158,6 +168,7 @@ async def _confirm_missing(ctx: AppContext, instance_id: str) -> None:
         row = await session.get(Instance, instance_id)
     if row is None or row.novita_instance_id is None:
         return
+    observed_at = ctx.clock.now()
     try:
         snapshot = await ctx.upstream.get_instance(row.novita_instance_id)
     except UpstreamNotFound:
@@ -166,7 +177,7 @@ async def _confirm_missing(ctx: AppContext, instance_id: str) -> None:
     except UpstreamError as exc:
         _log.info("could not confirm a missing instance", instance_id=instance_id, error=str(exc))
         return
-    await update_instance(ctx, instance_id, _folder(ctx, snapshot))
+    await update_instance(ctx, instance_id, snapshot_folder(ctx, snapshot, observed_at=observed_at))
 
 
 async def _gone(uow: UnitOfWork, instance: Instance) -> None:
@@ -199,10 +210,13 @@ def _log_partial_change(ctx: AppContext, listing: InstanceListing) -> None:
 
 async def sync_statuses(job: JobContext) -> None:
     """One status-sync tick (see the module docstring)."""
-    ctx = job.ctx
-    started = ctx.clock.now()
-    if not await _pass_due(ctx, started):
-        return
+    started = job.ctx.clock.now()
+    if await _pass_due(job.ctx, started):
+        await listing_pass(job.ctx, started)
+
+
+async def listing_pass(ctx: AppContext, started: datetime) -> None:
+    """List every upstream instance now and fold the listing into the managed rows."""
     timer = time.perf_counter()
     listing = await ctx.upstream.read_listing(page_size=PAGE_SIZE)
     _log_partial_change(ctx, listing)
