@@ -24,6 +24,10 @@ class TestCounts:
     def test_numbers_and_numeric_strings(self, raw: Any, expected: int) -> None:
         assert parse_count(raw) == expected
 
+    @pytest.mark.parametrize(("raw", "expected"), [("\u0663", 3), ("12" * 20, int("12" * 20))])
+    def test_non_ascii_digits_and_big_numbers(self, raw: Any, expected: int) -> None:
+        assert parse_count(raw) == expected
+
     @pytest.mark.parametrize("raw", [None, "", "  "])
     def test_blank_is_zero_or_none(self, raw: Any) -> None:
         assert parse_count(raw) == 0
@@ -36,7 +40,10 @@ class TestCounts:
 
 
 class TestUnixTime:
-    @pytest.mark.parametrize("raw", ["1768435200", 1768435200, "1768435200000"])
+    @pytest.mark.parametrize(
+        "raw",
+        ["1768435200", 1768435200, "1768435200000", 1768435200000, " 1768435200 ", 1.7684352e9],
+    )
     def test_seconds_or_milliseconds(self, raw: Any) -> None:
         assert parse_unix_time(raw) == JAN_15
 
@@ -44,7 +51,7 @@ class TestUnixTime:
     def test_zero_empty_and_negative_mean_never(self, raw: Any) -> None:
         assert parse_unix_time(raw) is None
 
-    @pytest.mark.parametrize("raw", ["yesterday", "1e30", True, {"t": 1}])
+    @pytest.mark.parametrize("raw", ["yesterday", "1e30", "9" * 400, True, {"t": 1}])
     def test_unreadable_is_none(self, raw: Any) -> None:
         assert parse_unix_time(raw) is None
 

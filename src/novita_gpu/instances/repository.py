@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, NamedTuple, TypeVar
 
 from sqlalchemy import (
     ColumnElement,
@@ -31,6 +31,32 @@ from novita_gpu.instances.states import Status
 from novita_gpu.instances.views import VIEW_COLUMNS
 
 _T = TypeVar("_T", bound=Any)
+
+
+class SyncRow(NamedTuple):
+    """The columns of a managed instance that a status sync compares with upstream's view
+    (a tuple: a pass builds one per managed instance)."""
+
+    id: str
+    name: str
+    novita_instance_id: str
+    status: str
+    upstream_status: str | None
+    spot_status: str | None
+    spot_reclaim_time: datetime | None
+    created_at: datetime
+
+
+_SYNC_COLUMNS = (
+    Instance.id,
+    Instance.name,
+    Instance.novita_instance_id,
+    Instance.status,
+    Instance.upstream_status,
+    Instance.spot_status,
+    Instance.spot_reclaim_time,
+    Instance.created_at,
+)
 
 
 @dataclass(frozen=True)
@@ -303,12 +329,18 @@ class InstanceRepository:
         query = select(Instance).where(Instance.id.in_(ids))
         return (await self.session.execute(query)).scalars().all()
 
-    async def managed_with_novita_id(self) -> Sequence[Instance]:
-        """Live managed instances known upstream: what a status sync pass covers."""
-        query = select(Instance).where(
+    async def sync_rows(self) -> list[SyncRow]:
+        """Live managed instances known upstream: what a status sync pass covers, as the few
+        columns it compares with upstream (no ORM objects: a pass reads every managed row)."""
+        query = select(*_SYNC_COLUMNS).where(
             Instance.deleted_at.is_(None), Instance.novita_instance_id.is_not(None)
         )
-        return (await self.session.execute(query)).scalars().all()
+        return [
+            SyncRow(id_, name, novita_id or "", status, upstream, spot, reclaim, created)
+            for id_, name, novita_id, status, upstream, spot, reclaim, created in (
+                await self.session.execute(query)
+            )
+        ]
 
     async def count_in(self, statuses: frozenset[Status]) -> int:
         query = select(func.count()).where(

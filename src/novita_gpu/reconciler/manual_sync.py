@@ -12,8 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from novita_gpu.context import AppContext
-from novita_gpu.db.models import Instance
-from novita_gpu.instances.repository import InstanceRepository
+from novita_gpu.instances.repository import InstanceRepository, SyncRow
 from novita_gpu.instances.states import Status, fold_upstream_status
 from novita_gpu.instances.uow import update_instance
 from novita_gpu.reconciler.jobs.status_sync import (
@@ -27,7 +26,7 @@ from novita_gpu.upstream import UpstreamError, UpstreamInstance
 from novita_gpu.upstream.api_errors import upstream_error_to_service_error
 
 
-def _change(row: Instance, status: str, upstream_status: str | None) -> dict[str, Any]:
+def _change(row: SyncRow, status: str, upstream_status: str | None) -> dict[str, Any]:
     return {
         "instanceId": row.id,
         "name": row.name,
@@ -38,7 +37,7 @@ def _change(row: Instance, status: str, upstream_status: str | None) -> dict[str
 
 
 async def _fold(
-    ctx: AppContext, row: Instance, snapshot: UpstreamInstance, dry_run: bool, observed_at: datetime
+    ctx: AppContext, row: SyncRow, snapshot: UpstreamInstance, dry_run: bool, observed_at: datetime
 ) -> Any:
     """The change this row gets from ``snapshot`` (None: nothing), applied unless a dry run."""
     if not needs_update(row, snapshot):
@@ -62,11 +61,11 @@ async def sync_now(ctx: AppContext, *, dry_run: bool) -> dict[str, Any]:
         raise upstream_error_to_service_error(exc) from exc
     listing = {item.id: item for item in items}
     async with ctx.db.read() as session:
-        rows = list(await InstanceRepository(session).managed_with_novita_id())
+        rows = await InstanceRepository(session).sync_rows()
     changed: list[dict[str, Any]] = []
     missing: list[str] = []
     for row in rows:
-        snapshot = listing.get(row.novita_instance_id or "")
+        snapshot = listing.get(row.novita_instance_id)
         if snapshot is None:
             missing.append(row.id)
         elif (change := await _fold(ctx, row, snapshot, dry_run, observed_at)) is not None:

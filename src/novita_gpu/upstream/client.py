@@ -50,6 +50,7 @@ from novita_gpu.upstream.models import (
     TemplatePage,
 )
 from novita_gpu.upstream.observer import CallObserver
+from novita_gpu.upstream.page_memo import PageMemo
 from novita_gpu.upstream.paging import InstanceListing, walk_instance_pages
 from novita_gpu.upstream.policy import UpstreamPolicy
 from novita_gpu.upstream.retry import Idempotency
@@ -103,6 +104,8 @@ class NovitaClient:
         self.health = UpstreamHealth(clock)
         self._on_item_skipped = on_item_skipped
         self._skips_logged: dict[tuple[str, str], None] = {}
+        self._listing_memo: PageMemo[InstancePage] = PageMemo()
+        """Pages of the unfiltered listing, each parsed again only when its JSON changed."""
         self._caller = UpstreamCaller(
             http,
             base_url=base_url,
@@ -214,7 +217,12 @@ class NovitaClient:
         product_name: str | None = None,
         status: str | None = None,
     ) -> InstancePage:
-        """One page of instances. ``name`` and ``product_name`` are fuzzy matches upstream."""
+        """One page of instances. ``name`` and ``product_name`` are fuzzy matches upstream.
+
+        A page of the unfiltered listing equal to the last one with its number is not
+        validated again (:mod:`novita_gpu.upstream.page_memo`); its unreadable items are still
+        reported every time.
+        """
         params: Query = {
             "pageSize": page_size,
             "pageNum": page_num,
@@ -223,9 +231,15 @@ class NovitaClient:
             "status": status,
         }
         payload = await self._caller.call(INSTANCES, params=params)
-        page = self._parse(InstancePage, payload, INSTANCES.label)
+        if name is None and product_name is None and status is None:
+            page = self._listing_memo.parse((page_size, page_num), payload, self._parse_page)
+        else:
+            page = self._parse_page(payload)
         self._report_skipped(INSTANCES.label, page.skipped)
         return page
+
+    def _parse_page(self, payload: object) -> InstancePage:
+        return self._parse(InstancePage, payload, INSTANCES.label)
 
     async def read_listing(
         self,

@@ -19,7 +19,7 @@ import structlog
 
 from novita_gpu.context import AppContext
 from novita_gpu.db.models import Instance
-from novita_gpu.instances.repository import InstanceRepository
+from novita_gpu.instances.repository import InstanceRepository, SyncRow
 from novita_gpu.instances.snapshot import apply_snapshot
 from novita_gpu.instances.states import TRANSITIONAL, Status, fold_upstream_status
 from novita_gpu.instances.transitions import change_status
@@ -109,17 +109,16 @@ async def _apply_listing(ctx: AppContext, listing: InstanceListing, started: dat
     """Update every managed row from ``listing``; return ids of rows missing from it (none
     when the listing cannot show an absence)."""
     async with ctx.db.read() as session:
-        rows = list(await InstanceRepository(session).managed_with_novita_id())
+        rows = await InstanceRepository(session).sync_rows()
     by_id = {item.id: item for item in listing.instances}
     trust_absence = listing.absence_is_meaningful
     unreadable = listing.skipped_ids
     missing: list[str] = []
     changes: dict[str, Change] = {}
     for row in rows:
-        novita_id = row.novita_instance_id or ""
-        snapshot = by_id.get(novita_id)
+        snapshot = by_id.get(row.novita_instance_id)
         if snapshot is None:
-            if trust_absence and novita_id not in unreadable and _may_be_missing(row, started):
+            if trust_absence and _may_be_missing(row, unreadable, started):
                 missing.append(row.id)
             continue
         if needs_update(row, snapshot):
@@ -132,12 +131,15 @@ async def _apply_listing(ctx: AppContext, listing: InstanceListing, started: dat
     return missing
 
 
-def _may_be_missing(row: Instance, started: datetime) -> bool:
+def _may_be_missing(row: SyncRow, unreadable: set[str], started: datetime) -> bool:
+    """Whether a row absent from a complete listing is worth confirming with a GET."""
+    if row.novita_instance_id in unreadable:
+        return False
     return row.created_at < started - _LISTING_GRACE and row.status != Status.TERMINATED.value
 
 
-def needs_update(row: Instance, snapshot: UpstreamInstance) -> bool:
-    """Cheap pre-check so an unchanged instance costs no write transaction."""
+def needs_update(row: SyncRow | Instance, snapshot: UpstreamInstance) -> bool:
+    """Cheap pre-check so an unchanged instance costs no write (and no ORM load)."""
     if row.upstream_status != snapshot.status or row.spot_status != snapshot.spot_status:
         return True
     if row.spot_reclaim_time != snapshot.spot_reclaim_time:
