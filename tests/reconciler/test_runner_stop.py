@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 from collections.abc import Callable, Coroutine
 from typing import Any
 
 import structlog
 
 from novita_gpu.context import AppContext
-from novita_gpu.reconciler.runner import Runner
+from novita_gpu.reconciler.runner import Job, JobContext, Runner
 from tests.conftest import Api
 
 
@@ -56,3 +57,27 @@ async def test_stop_waits_for_tasks_that_finish(api: Api) -> None:
         await runner.stop()
     assert tasks[0].cancelled()
     assert not [entry for entry in logs if "did not stop" in entry["event"]]
+
+
+async def _idle_job(_: JobContext) -> None:
+    return None
+
+
+async def test_a_run_ending_during_stop_leaves_no_work_behind(api: Api) -> None:
+    """Work a run spawns after stop() began would outlive the database it writes to."""
+    runner = Runner(api.ctx, [Job("idle", 60, _idle_job)])
+    await runner.stop()
+    ran = asyncio.Event()
+
+    async def work() -> None:
+        ran.set()
+
+    spawned: list[asyncio.Task[None]] = []
+    context = runner.job_context(runner.jobs["idle"], spawned)
+    item = work()
+    context.spawn(item)
+    context.wake_after(0)
+    await asyncio.sleep(0.01)
+    assert spawned == []
+    assert not ran.is_set()
+    assert inspect.getcoroutinestate(item) == inspect.CORO_CLOSED  # not left pending

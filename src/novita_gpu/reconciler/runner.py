@@ -112,6 +112,7 @@ class Runner:
         self._alarms: dict[str, tuple[float, asyncio.Task[None]]] = {}
         """Job name -> (clock.monotonic() deadline, task) of its pending :meth:`wake_after`."""
         self._spawned: set[asyncio.Task[None]] = set()
+        self._stopping = False
 
     def job_context(self, job: Job, spawned: list[asyncio.Task[None]]) -> JobContext:
         """The context of one run of ``job``; work it spawns is appended to ``spawned``."""
@@ -123,6 +124,11 @@ class Runner:
     def _spawn(
         self, job: Job, spawned: list[asyncio.Task[None]], work: Coroutine[Any, Any, None]
     ) -> None:
+        if self._stopping:
+            # A run finishing as the runner stops must not leave work behind that outlives
+            # the database it writes to (its session would open a connection nobody closes).
+            work.close()
+            return
         task = asyncio.create_task(work, name=f"job:{job.name}:item")
         self._spawned.add(task)
         spawned.append(task)
@@ -144,6 +150,8 @@ class Runner:
 
     def wake_after(self, name: str, seconds: float) -> None:
         """:meth:`wake` the job in ``seconds`` (on the clock); the earliest request wins."""
+        if self._stopping:
+            return
         deadline = self.ctx.clock.monotonic() + seconds
         pending = self._alarms.get(name)
         if pending is not None and not pending[1].done():
@@ -166,8 +174,10 @@ class Runner:
         """Cancel every task and wait for them, at most ``stop_timeout`` seconds in total.
 
         Shutdown must stay bounded: a task that does not finish in time is logged by name
-        (with where it is stuck) and left behind rather than hanging the process.
+        (with where it is stuck) and left behind rather than hanging the process. Nothing is
+        spawned or scheduled once stopping began.
         """
+        self._stopping = True
         for _, alarm in self._alarms.values():
             alarm.cancel()
         self._alarms.clear()
