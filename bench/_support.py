@@ -20,6 +20,7 @@ from novita_gpu.core.ids import new_instance_id
 from novita_gpu.db.engine import Database
 from novita_gpu.db.migrate import upgrade
 from novita_gpu.db.models import Instance
+from novita_gpu.emulator import World
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -92,6 +93,45 @@ async def _seed(url: str, count: int) -> list[str]:
     db = Database.from_url(url)
     now = datetime.now(UTC)
     rows = [seed_row(index, now) for index in range(count)]
+    async with db.write() as session, session.begin():
+        session.add_all(rows)
+    await db.dispose()
+    return [row.id for row in rows]
+
+
+SEED_PRODUCT, SEED_CLUSTER = "4090.16c62g", "us-ca-6"
+
+
+def seed_emulator(world: World, count: int, prefix: str = "bench") -> list[tuple[str, str]]:
+    """``count`` running instances upstream; returns (name, novita id) pairs."""
+    world.set_capacity(SEED_PRODUCT, SEED_CLUSTER, count + 10)
+    made = []
+    for index in range(count):
+        name = f"{prefix}-{index:05d}"
+        instance = world.create_instance(
+            {"name": name, "productId": SEED_PRODUCT, "gpuNum": 1, "rootfsSize": 60,
+             "imageUrl": "busybox", "kind": "gpu", "clusterId": SEED_CLUSTER, "ports": "22/tcp"}
+        )  # fmt: skip
+        made.append((name, instance.id))
+    world.settle()
+    return made
+
+
+async def seed_managed(
+    url: str, pairs: list[tuple[str, str]], webhook: str | None = None
+) -> list[str]:
+    """The same instances as managed, ready rows (auto-stop off, so only the bench changes
+    their states), each with ``webhook``; returns their ids."""
+    await asyncio.to_thread(upgrade, url)
+    db = Database.from_url(url)
+    now = datetime.now(UTC)
+    rows = []
+    for index, (name, novita_id) in enumerate(pairs):
+        row = seed_row(index, now)
+        row.name, row.novita_instance_id, row.webhook_url = name, novita_id, webhook
+        row.port_mappings = [{"port": 22, "type": "tcp", "endpoint": "127.0.0.1:22"}]
+        row.auto_stop_enabled = False
+        rows.append(row)
     async with db.write() as session, session.begin():
         session.add_all(rows)
     await db.dispose()

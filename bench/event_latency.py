@@ -25,52 +25,23 @@ import statistics
 import tempfile
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 import httpx
 from tests.support.receiver import Receiver
 
-from bench._support import free_port, print_table, seed_row, start_server
-from novita_gpu.db.engine import Database
-from novita_gpu.db.migrate import upgrade
+from bench._support import (
+    free_port,
+    print_table,
+    seed_emulator,
+    seed_managed,
+    start_server,
+)
 from novita_gpu.emulator import EmulatorConfig, EmulatorServer, World
 
 PRODUCT, CLUSTER = "4090.16c62g", "us-ca-6"
 MEASURED = ("instance.stopping", "instance.stopped")
-
-
-def seed_emulator(world: World, count: int) -> list[tuple[str, str]]:
-    """``count`` running instances upstream; returns (name, novita id) pairs."""
-    world.set_capacity(PRODUCT, CLUSTER, count + 10)
-    pairs = []
-    for index in range(count):
-        name = f"latency-{index:05d}"
-        instance = world.create_instance(
-            {"name": name, "productId": PRODUCT, "gpuNum": 1, "rootfsSize": 60,
-             "imageUrl": "busybox", "kind": "gpu", "clusterId": CLUSTER, "ports": "22/tcp"}
-        )  # fmt: skip
-        pairs.append((name, instance.id))
-    world.settle()
-    return pairs
-
-
-async def seed_database(url: str, pairs: list[tuple[str, str]], webhook: str) -> list[str]:
-    """The same instances as managed, ready rows with ``webhook``; returns their ids."""
-    await asyncio.to_thread(upgrade, url)
-    db = Database.from_url(url)
-    now = datetime.now(UTC)
-    rows = []
-    for index, (name, novita_id) in enumerate(pairs):
-        row = seed_row(index, now)
-        row.name, row.novita_instance_id, row.webhook_url = name, novita_id, webhook
-        row.auto_stop_enabled = False  # only the bench's own stops change states
-        row.port_mappings = [{"port": 22, "type": "tcp", "endpoint": "127.0.0.1:22"}]
-        rows.append(row)
-    async with db.write() as session, session.begin():
-        session.add_all(rows)
-    await db.dispose()
-    return [row.id for row in rows]
 
 
 @dataclass
@@ -156,10 +127,10 @@ async def wait_for_all(
 async def measure(count: int, changes: int, rate: float) -> list[list[str]]:
     receiver = await Receiver().start()
     async with EmulatorServer(EmulatorConfig.preset("fast")) as emulator:
-        pairs = seed_emulator(emulator.world, count)
+        pairs = seed_emulator(emulator.world, count, prefix="latency")
         with tempfile.TemporaryDirectory() as tmp:
             url = f"sqlite:///{Path(tmp) / 'bench.db'}"
-            ids = await seed_database(url, pairs, receiver.url)
+            ids = await seed_managed(url, pairs, receiver.url)
             env = {
                 "DATABASE_URL": url,
                 "NOVITA_API_BASE_URL": emulator.api_url,

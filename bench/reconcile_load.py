@@ -26,54 +26,23 @@ import statistics
 import tempfile
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 import psutil
 
-from bench._support import free_port, print_table, seed_row, start_server
-from novita_gpu.db.engine import Database
-from novita_gpu.db.migrate import upgrade
-from novita_gpu.emulator import EmulatorConfig, EmulatorServer, World
+from bench._support import (
+    free_port,
+    print_table,
+    seed_emulator,
+    seed_managed,
+    start_server,
+)
+from novita_gpu.emulator import EmulatorConfig, EmulatorServer
 from novita_gpu.reconciler.jobs.status_sync import FULL_PASS_MARK
-
-PRODUCT, CLUSTER = "4090.16c62g", "us-ca-6"
 
 POLL_SECONDS = 0.2
 GOAL_CPU_SECONDS, GOAL_RSS_MB = 1.0, 250.0
-
-
-def seed_emulator(world: World, count: int) -> list[tuple[str, str]]:
-    """``count`` running instances upstream; returns (name, novita id) pairs."""
-    world.set_capacity(PRODUCT, CLUSTER, count + 10)
-    made = []
-    for index in range(count):
-        name = f"bench-{index:05d}"
-        instance = world.create_instance(
-            {"name": name, "productId": PRODUCT, "gpuNum": 1, "rootfsSize": 60,
-             "imageUrl": "busybox", "kind": "gpu", "clusterId": CLUSTER, "ports": "22/tcp"}
-        )  # fmt: skip
-        made.append((name, instance.id))
-    world.settle()
-    return made
-
-
-async def seed_database(url: str, pairs: list[tuple[str, str]]) -> None:
-    upgrade_url = url
-    await asyncio.to_thread(upgrade, upgrade_url)
-    db = Database.from_url(url)
-    now = datetime.now(UTC)
-    rows = []
-    for index, (name, novita_id) in enumerate(pairs):
-        row = seed_row(index, now)
-        row.name, row.novita_instance_id = name, novita_id
-        row.port_mappings = [{"port": 22, "type": "tcp", "endpoint": "127.0.0.1:22"}]
-        row.auto_stop_enabled = False  # steady state: nothing is idle-stopped meanwhile
-        rows.append(row)
-    async with db.write() as session, session.begin():
-        session.add_all(rows)
-    await db.dispose()
 
 
 async def naive_pass(api_url: str, pairs: list[tuple[str, str]]) -> float:
@@ -186,7 +155,7 @@ async def measure(count: int, window: float, interval: float) -> list[str]:
         with tempfile.TemporaryDirectory() as tmp:
             db_path = Path(tmp) / "bench.db"
             url = f"sqlite:///{db_path}"
-            await seed_database(url, pairs)
+            await seed_managed(url, pairs)
             env = {
                 "DATABASE_URL": url,
                 "NOVITA_API_BASE_URL": emulator.api_url,
