@@ -89,6 +89,12 @@ def is_sqlite(engine: AsyncEngine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
+def for_writes(engine: AsyncEngine) -> AsyncEngine:
+    """The engine whose transactions take SQLite's write lock when they begin
+    (``BEGIN IMMEDIATE``); the same engine elsewhere."""
+    return engine.execution_options(**{_WRITE_OPTION: True})
+
+
 def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     """Create the async engine; makes the SQLite file's directory if needed. Does not connect."""
     target = async_url(url)
@@ -179,7 +185,7 @@ class Database:
 
     @classmethod
     def from_engine(cls, engine: AsyncEngine) -> Database:
-        write_engine = engine.execution_options(**{_WRITE_OPTION: True})
+        write_engine = for_writes(engine)
         reader = _sqlite_reader(engine)
         pool = ThreadPoolExecutor(_READ_THREADS, "db-read") if reader is not None else None
         changes = DataVersion(reader.url.database) if reader and reader.url.database else None

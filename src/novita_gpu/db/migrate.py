@@ -1,7 +1,9 @@
 """Apply Alembic migrations programmatically (``novita-gpu db upgrade`` and ``serve``).
 
 Alembic is imported only when a migration runs: a server whose database is already at the
-newest revision checks that with one query (:func:`ensure_schema`) and starts without it.
+newest revision checks that with one query (:func:`ensure_schema`) and starts without it, and a
+brand-new SQLite file gets the newest schema from the models, stamped with the head revision
+(Alembic's own recipe for new databases; a test keeps both schemas equal).
 """
 
 from __future__ import annotations
@@ -12,10 +14,12 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import text
+from sqlalchemy import Column, MetaData, PrimaryKeyConstraint, String, Table, text
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 
-from novita_gpu.db.engine import create_engine
+from novita_gpu.db.engine import create_engine, for_writes, is_sqlite
+from novita_gpu.db.models import Base
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -88,7 +92,43 @@ async def ensure_schema(database_url: str) -> bool:
     """Migrate the database to the newest revision unless it is there already; True if a
     migration ran. The check is one query; when it runs, Alembic decides everything as before
     (a database at a revision this release does not know still fails the same way)."""
-    if await schema_revisions(database_url) == {head_revision()}:
+    revisions = await schema_revisions(database_url)
+    if revisions == {head_revision()}:
         return False
+    if not revisions and await create_new_sqlite_schema(database_url):
+        return True
     await upgrade_async(database_url)
+    return True
+
+
+# Alembic's version table, as Alembic creates it.
+_VERSION_TABLE = Table(
+    "alembic_version",
+    MetaData(),
+    Column("version_num", String(32), nullable=False),
+    PrimaryKeyConstraint("version_num", name="alembic_version_pkc"),
+)
+
+
+async def create_new_sqlite_schema(database_url: str) -> bool:
+    """Give a SQLite database that has no tables at all the newest schema, recorded as the head
+    revision, in one write transaction; True if it did. Anything else (PostgreSQL, or a file
+    with any table in it, e.g. one another process is creating) is left to Alembic: False."""
+    engine = create_engine(database_url)
+    try:
+        if not is_sqlite(engine):
+            return False
+        async with for_writes(engine).begin() as connection:
+            return await connection.run_sync(_create_if_empty)
+    finally:
+        await engine.dispose()
+
+
+def _create_if_empty(connection: Connection) -> bool:
+    tables = connection.exec_driver_sql("SELECT count(*) FROM sqlite_master WHERE type = 'table'")
+    if tables.scalar_one():
+        return False
+    Base.metadata.create_all(connection)
+    _VERSION_TABLE.create(connection)
+    connection.execute(_VERSION_TABLE.insert().values(version_num=head_revision()))
     return True

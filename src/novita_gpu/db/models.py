@@ -125,7 +125,7 @@ class Instance(Base):
     # Money saved by auto-stop: set when auto-stop stops the instance, folded into
     # ``saved_seconds`` at the next start (or the delete).
     auto_stopped_at: Mapped[datetime | None] = mapped_column()
-    saved_seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    saved_seconds: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
 
     # Reconciler scheduling and leases
     next_sync_at: Mapped[datetime | None] = mapped_column(index=True)
