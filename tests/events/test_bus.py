@@ -40,3 +40,31 @@ async def test_close_wakes_waiters_and_is_visible() -> None:
     bus.close()
     assert await waiter is True
     assert bus.closed
+
+
+def test_touched_names_the_instances_a_notify_was_about() -> None:
+    bus = EventBus(ManualClock())
+    seen = bus.generation
+    assert not bus.touched("inst_a", since=seen)
+    bus.notify(["inst_b"])
+    assert not bus.touched("inst_a", since=seen)
+    assert bus.touched("inst_b", since=seen)
+    later = bus.generation
+    bus.notify(["inst_a"])
+    assert bus.touched("inst_a", since=later)
+    assert not bus.touched("inst_b", since=later)
+
+
+def test_a_notify_without_names_touches_every_instance() -> None:
+    bus = EventBus(ManualClock())
+    seen = bus.generation
+    bus.notify()
+    assert bus.touched("inst_a", since=seen)
+
+
+def test_a_reader_further_behind_than_remembered_notifies_rereads() -> None:
+    bus = EventBus(ManualClock())
+    seen = bus.generation
+    for _ in range(5000):
+        bus.notify(["inst_b"])
+    assert bus.touched("inst_a", since=seen)

@@ -54,7 +54,7 @@ class EventRecorder:
         for target, url in self._targets(instance):
             self.session.add(self._delivery(event, target, url))
         if self.bus is not None:
-            self.bus.attach(self.session.sync_session)
+            self.bus.attach(self.session.sync_session, instance.id)
         return event
 
     def _targets(self, instance: Instance) -> list[tuple[str, str]]:
