@@ -80,7 +80,7 @@ def upstream_policy(settings: Settings) -> UpstreamPolicy:
         max_attempts=settings.max_retry_attempts,
         max_concurrency=settings.upstream_max_concurrency,
         rate_per_second=settings.upstream_rate_per_second,
-        burst=max(1, int(settings.upstream_rate_per_second)),
+        burst=settings.upstream_burst,
     )
 
 

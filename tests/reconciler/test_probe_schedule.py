@@ -1,4 +1,4 @@
-"""Delays between readiness rounds: a fresh instance is retried sooner (0.5 s, 1 s, ...)
+"""Delays between readiness rounds: a fresh instance is retried sooner (0.25 s, 0.5 s, ...)
 until the delay reaches ``retryDelayMs``; then ``retryAttempts`` rounds at that delay; then
 doubling, capped. Each delay is jittered by +-25 %."""
 
@@ -23,11 +23,11 @@ def config(retry_delay_s: float, retry_attempts: int = 3) -> ProbeConfig:
 @pytest.mark.parametrize(
     ("retry_delay_s", "bases"),
     [
-        (2.0, [0.5, 1.0, 2.0, 2.0, 2.0, 4.0, 8.0]),
-        (1.0, [0.5, 1.0, 1.0, 1.0, 2.0]),
-        (0.5, [0.5, 0.5, 0.5, 1.0]),
+        (2.0, [0.25, 0.5, 1.0, 2.0, 2.0, 2.0, 4.0, 8.0]),
+        (1.0, [0.25, 0.5, 1.0, 1.0, 1.0, 2.0]),
+        (0.5, [0.25, 0.5, 0.5, 0.5, 1.0]),
         (0.2, [0.2, 0.2, 0.2, 0.4]),
-        (20.0, [0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 20.0, 20.0, 20.0, 30.0]),
+        (20.0, [0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 20.0, 20.0, 20.0, 30.0]),
     ],
 )
 def test_delays_ramp_up_then_follow_the_policy(retry_delay_s: float, bases: list[float]) -> None:

@@ -63,6 +63,9 @@ class Settings(BaseSettings):
     max_retry_attempts: int = Field(3, ge=1, le=10)
     upstream_max_concurrency: int = Field(16, ge=1, le=256)
     upstream_rate_per_second: float = Field(20.0, gt=0)
+    upstream_burst: int = Field(
+        60, ge=1, description="upstream calls that may start at once after a quiet spell"
+    )
 
     # Instances
     default_region: str = "CN-HK-01"

@@ -1,6 +1,6 @@
 """Recording events: the event row and its webhook outbox rows join the caller's transaction.
 
-This is the transactional outbox (ARCHITECTURE invariant 2): a status change, its event and
+This is the transactional outbox: a status change, its event and
 the deliveries that announce it commit together or not at all. Nothing is sent here; the
 webhook dispatcher sends committed deliveries.
 """

@@ -1,6 +1,6 @@
 """Following the event table: every committed event once, from any replica, in commit-safe order.
 
-The table is the stream (ARCHITECTURE invariant 1), so a reader in one process sees events
+The table is the stream, so a reader in one process sees events
 that another replica committed. The catch is ordering on PostgreSQL: a sequence number is
 taken at INSERT, but transactions commit in any order, so event 7 can become visible after
 event 8. A reader that only asks for ``seq > last_seen`` skips 7 for good.

@@ -4,9 +4,9 @@ The order is what keeps paid instances from being lost or doubled:
 
 1. Product, template and spend are resolved first; failures there leave nothing behind.
 2. The row (status ``creating``), its ``instance.created`` event and the idempotency claim are
-   committed together.
+   committed together, the row already marked as being sent to the first offer.
 3. Upstream create is attempted per offer (region fallback on "no capacity"); the row records
-   ``create_sent_at`` before each send.
+   ``create_sent_at`` before each send (for the first offer, in step 2).
 4. A lost answer is resolved by name; if that is not possible yet, the row stays ``creating``
    without a Novita id and the reconciler finishes the job. A definite refusal marks the row
    ``failed`` and frees its name.
@@ -91,7 +91,9 @@ class CreateFlow:
         await ensure_within_spend_limit(self.ctx, offers[0].price_units * body.gpu_num)
         instance = await self._insert(body, offers[0], template, idempotency_key, fingerprint)
         try:
-            placement = await place(self.ctx, instance.id, offers, owner=self.owner)
+            placement = await place(
+                self.ctx, instance.id, offers, owner=self.owner, marked=instance
+            )
         except ServiceError as exc:
             await self._fail(instance.id, exc.message, idempotency_key, exc)
             raise
@@ -156,7 +158,10 @@ class CreateFlow:
             updated_at=now,
             status_changed_at=now,
             next_sync_at=now,
-            create_attempts=0,
+            # Marked as sent to the first offer in the inserting transaction (one commit fewer
+            # per create); a crash before the request leaves is then resolved by name.
+            create_sent_at=now,
+            create_attempts=1,
             runtime_seconds=0.0,
             lease_owner=self.owner,
             lease_expires_at=now + lease_hold(self.ctx),

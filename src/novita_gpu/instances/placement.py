@@ -4,7 +4,7 @@ Shared by the create endpoint, interrupted-create recovery and spot recreation. 
 everything the upstream body needs (image, ports, envs, command); registry credentials are
 resolved from the row's registry-auth id at send time and never stored.
 
-Before each attempt the row is committed with ``create_sent_at`` set (ARCHITECTURE invariant 4),
+Before each attempt the row is committed with ``create_sent_at`` set,
 so a crash after sending is found again by name rather than created twice.
 """
 
@@ -165,17 +165,29 @@ async def _lost_answer(ctx: AppContext, instance: Instance) -> Placement:
 
 
 async def place(
-    ctx: AppContext, instance_id: str, offers: Sequence[Offer], *, owner: str
+    ctx: AppContext,
+    instance_id: str,
+    offers: Sequence[Offer],
+    *,
+    owner: str,
+    marked: Instance | None = None,
 ) -> Placement:
     """Try ``offers`` in order until upstream creates the instance; ``owner`` holds the row's
     lease meanwhile (the caller releases it).
+
+    ``marked`` is the row as committed with the first offer, ``create_sent_at`` and the lease
+    already set (a new row, marked in the transaction that inserted it); otherwise each offer is
+    marked in a transaction of its own before its request leaves.
 
     Only "no capacity" moves on to the next offer; any other definite refusal ends the
     placement, and an ambiguous failure is resolved by name (never re-sent here).
     """
     result = Placement()
     for index, offer in enumerate(offers):
-        instance = await _mark_sending(ctx, instance_id, offer, owner, first=index == 0)
+        if index == 0 and marked is not None:
+            instance = marked
+        else:
+            instance = await _mark_sending(ctx, instance_id, offer, owner, first=index == 0)
         try:
             novita_id = await ctx.upstream.create_instance(await _request(ctx, instance))
         except UpstreamInsufficientResource as exc:

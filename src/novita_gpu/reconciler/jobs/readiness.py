@@ -27,7 +27,7 @@ from novita_gpu.instances.repository import InstanceRepository
 from novita_gpu.instances.snapshot import apply_snapshot
 from novita_gpu.instances.states import Status
 from novita_gpu.instances.transitions import change_status
-from novita_gpu.instances.uow import UnitOfWork, update_instance
+from novita_gpu.instances.uow import GroupedUpdates, UnitOfWork
 from novita_gpu.instances.views import connection_details, iso
 from novita_gpu.reconciler.probes import Guard, ProbeResult, probe_http, probe_tcp
 from novita_gpu.reconciler.runner import JobContext
@@ -37,7 +37,7 @@ JOB_NAME = "readiness"
 BATCH = 200
 CONCURRENCY = 32
 _MAX_DELAY_SECONDS = 30.0
-FIRST_RETRY_SECONDS = 0.5
+FIRST_RETRY_SECONDS = 0.25
 """A fresh instance's first retry; the next ones double until they reach ``retryDelayMs``."""
 MIN_WAKE_SECONDS = 0.2
 """Rounds due closer together than this share one run of the job."""
@@ -70,7 +70,7 @@ class ProbeConfig:
         """Delay before the next round (rounds count from 1), jittered by +-25 %.
 
         A fresh instance's application often answers within a second or two of ``running``,
-        so the first retries ramp up: 0.5 s, 1 s, ... doubling while below ``retryDelayMs``.
+        so the first retries ramp up: 0.25 s, 0.5 s, 1 s, ... doubling while below ``retryDelayMs``.
         Then ``retryAttempts`` rounds wait ``retryDelayMs`` each, as the original service did;
         after that the delay doubles per round (capped), so a slow boot costs few probes.
         """
@@ -83,7 +83,7 @@ class ProbeConfig:
         return base * random.uniform(0.75, 1.25)
 
     def _ramp_rounds(self) -> int:
-        """How many ramp-up delays (0.5 s, 1 s, ...) are shorter than ``retryDelayMs``."""
+        """How many ramp-up delays (0.25 s, 0.5 s, ...) are shorter than ``retryDelayMs``."""
         rounds, delay = 0, FIRST_RETRY_SECONDS
         while delay < self.retry_delay_s:
             rounds, delay = rounds + 1, delay * 2
@@ -201,14 +201,14 @@ def _failure_text(results: list[ProbeResult]) -> str:
     return "Readiness check timed out; " + "; ".join(problems)
 
 
-async def _probe_instance(job: JobContext, instance: Instance) -> None:
+async def _probe_instance(job: JobContext, instance: Instance, writes: GroupedUpdates) -> None:
     found = await _run_round(job, instance)
 
     async def change(uow: UnitOfWork, row: Instance) -> None:
         await _record_round(uow, row, found)
         await uow.instances.release([row.id], job.owner)
 
-    row = await update_instance(job.ctx, instance.id, change)
+    row = await writes.apply(instance.id, change)
     if row is not None and row.status in _PROBED and row.next_probe_at is not None:
         # This instance's next round, on its own schedule rather than the job's next tick.
         wait = (row.next_probe_at - job.ctx.clock.now()).total_seconds()
@@ -232,15 +232,17 @@ async def probe_ready(job: JobContext) -> None:
 
 async def _probe_claimed(job: JobContext, ids: list[str]) -> None:
     """Start a round for each claimed instance; each records its own outcome when done, so
-    a slow one holds up nobody (its lease keeps other runs and replicas off it)."""
+    a slow one holds up nobody (its lease keeps other runs and replicas off it). Rounds that
+    end together are recorded in one transaction."""
     ctx = job.ctx
     async with ctx.db.read() as session:
         instances = list(await InstanceRepository(session).get_many(ids))
     limit = asyncio.Semaphore(CONCURRENCY)
+    writes = GroupedUpdates(ctx)
 
     async def bounded(instance: Instance) -> None:
         async with limit:
-            await _probe_instance(job, instance)
+            await _probe_instance(job, instance, writes)
 
     for instance in instances:
         job.spawn(bounded(instance))

@@ -1,7 +1,7 @@
 """Status sync: fold upstream's view into every managed instance with paged list calls.
 
 One pass lists all upstream instances (one call per page) and updates the rows that changed,
-so N instances cost N/pageSize calls, not N GETs (ARCHITECTURE invariant 5). A pass runs every
+so N instances cost N/pageSize calls, not N GETs. A pass runs every
 fast tick while any instance is in transition, otherwise once per ``INSTANCE_POLL_INTERVAL``.
 Instances missing from a complete listing are confirmed with one GET each before they are
 declared deleted (we were deleting them) or terminated (they vanished). A listing that is not
