@@ -1,6 +1,8 @@
-"""Following fresh transitions with one GET each: prompt, bounded, and never stepping back.
+"""Following fresh transitions: prompt, bounded, and never stepping back. One GET each when
+few are followed; a listing for a burst (the whole account when it is small, the arrivals in
+the awaited status when it is large).
 
-The listing is made to fail in these tests, so only the follower can see a change."""
+The listing is made to fail in the one-GET tests, so only the follower can see a change."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from typing import Any
 import pytest
 
 from novita_gpu.instances.uow import update_instance
+from novita_gpu.reconciler.jobs import follow
 from novita_gpu.reconciler.jobs.follow import FOLLOW_LIMIT, FOLLOW_WINDOW
 from novita_gpu.reconciler.jobs.status_sync import listing_pass, snapshot_folder
 from novita_gpu.reconciler.runner import Runner
@@ -118,6 +121,27 @@ async def test_a_burst_is_read_with_one_listing(api: Api, runner: Runner) -> Non
     assert after.get(DETAIL, 0) == before.get(DETAIL, 0)
     assert after.get(LISTING, 0) == before.get(LISTING, 0) + 1
     assert {await status_of(api, instance_id) for instance_id in ids} == {"stopped"}
+
+
+async def test_a_burst_in_a_large_account_is_read_from_the_arrivals(
+    api: Api, runner: Runner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(follow, "PAGE_SIZE", 4)  # "large": more than 8 pages of 4 instances
+    ids = []
+    for index in range(FOLLOW_LIMIT * 4 + 1):
+        ids.append((await create(api, f"follow-large-{index}", healthCheck=NO_PROBE))["instanceId"])
+    await settle(api, runner)
+    stopped, untouched = ids[: FOLLOW_LIMIT + 1], ids[FOLLOW_LIMIT + 1 :]
+    for instance_id in stopped:
+        await act(api, instance_id, "stop")
+    api.clock.advance(20)
+    before = api.world.request_counts()
+    await runner.run_once("follow_transitions")
+    after = api.world.request_counts()
+    assert after.get(DETAIL, 0) == before.get(DETAIL, 0)
+    assert after.get(LISTING, 0) == before.get(LISTING, 0) + 3  # 9 exited, pages of 4
+    assert {await status_of(api, instance_id) for instance_id in stopped} == {"stopped"}
+    assert {await status_of(api, instance_id) for instance_id in untouched} == {"ready"}
 
 
 class TestQuickerReaders:

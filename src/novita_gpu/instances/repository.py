@@ -357,11 +357,11 @@ class InstanceRepository:
 
     async def changed_recently(
         self, statuses: frozenset[Status], since: datetime, limit: int
-    ) -> Sequence[tuple[str, str]]:
-        """(id, Novita id) of live instances known upstream, in one of ``statuses`` since a
-        change at or after ``since``: the longest-waiting first, at most ``limit``."""
+    ) -> Sequence[tuple[str, str, str]]:
+        """(id, Novita id, status) of live instances known upstream, in one of ``statuses``
+        since a change at or after ``since``: the longest-waiting first, at most ``limit``."""
         query = (
-            select(Instance.id, Instance.novita_instance_id)
+            select(Instance.id, Instance.novita_instance_id, Instance.status)
             .where(
                 Instance.deleted_at.is_(None),
                 Instance.novita_instance_id.is_not(None),
@@ -372,7 +372,7 @@ class InstanceRepository:
             .limit(limit)
         )
         rows = (await self.session.execute(query)).all()
-        return [(row.id, row.novita_instance_id) for row in rows]
+        return [(row.id, row.novita_instance_id, row.status) for row in rows]
 
     async def ids_in_status_since_before(
         self, statuses: tuple[str, ...], changed_before: datetime
