@@ -33,9 +33,10 @@ from novita_gpu.upstream.lenient import SkippedItem, lenient_list
 
 class UpstreamModel(BaseModel):
     """Base for response models: camelCase aliases, numeric ids read as strings, extra fields
-    ignored, immutable."""
+    ignored, immutable. Validators are built at first use, not at import (a faster start)."""
 
     model_config = ConfigDict(
+        defer_build=True,
         alias_generator=to_camel,
         validate_by_alias=True,
         validate_by_name=True,
