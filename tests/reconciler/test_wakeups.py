@@ -4,6 +4,12 @@ The clock never moves past the intervals here, so only a wake-up can explain a s
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
+import pytest
+
+from novita_gpu.db.models import Instance
+from novita_gpu.instances.uow import Change, UnitOfWork, update_instance
 from novita_gpu.reconciler.jobs.readiness import JOB_NAME, probe_ready
 from novita_gpu.reconciler.jobs.status_sync import sync_statuses
 from novita_gpu.reconciler.runner import Job, JobContext, Runner
@@ -67,3 +73,32 @@ async def test_status_sync_recording_running_wakes_readiness(api: Api) -> None:
     finally:
         api.ctx.runner = None
         await runner.stop()
+
+
+async def test_readiness_asks_to_run_when_the_next_waiting_instance_is_due(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each instance asks for a run when its next round is due, but only the earliest request
+    is kept; a run therefore asks for the next one itself, or later rounds wait a whole tick."""
+    first = (await create(api, "due-soon", healthCheck=NO_PROBE))["instanceId"]
+    later = (await create(api, "due-later", healthCheck=NO_PROBE))["instanceId"]
+    now = api.clock.now()
+    for instance_id, seconds in ((first, 0.0), (later, 3.0)):
+        await update_instance(api.ctx, instance_id, waiting_until(now + timedelta(seconds=seconds)))
+    runner = Runner(api.ctx, [Job(JOB_NAME, HOUR, probe_ready)])
+    wakes: list[tuple[str, float]] = []
+    monkeypatch.setattr(runner, "wake_after", lambda name, seconds: wakes.append((name, seconds)))
+    try:
+        await runner.run_once(JOB_NAME)
+    finally:
+        await runner.stop()
+    assert (JOB_NAME, 3.0) in wakes
+
+
+def waiting_until(moment: datetime) -> Change:
+    async def change(uow: UnitOfWork, row: Instance) -> None:
+        row.status = "health_checking"
+        row.health_check_config = {"enabled": False}
+        row.next_probe_at = moment
+
+    return change

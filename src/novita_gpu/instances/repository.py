@@ -300,8 +300,8 @@ class InstanceRepository:
         are set with a plain UPDATE (no version bump), so claiming never makes a concurrent
         API change fail. The caller commits.
         """
-        free = or_(Instance.lease_expires_at.is_(None), Instance.lease_expires_at < now)
-        query = select(Instance.id).where(condition, free).order_by(order_by).limit(limit)
+        query = select(Instance.id).where(condition, _lease_free(now)).order_by(order_by)
+        query = query.limit(limit)
         ids = list((await self.session.execute(skip_locked(query, self.session))).scalars())
         if ids:
             await self.session.execute(
@@ -311,6 +311,17 @@ class InstanceRepository:
                 .execution_options(synchronize_session=False)
             )
         return ids
+
+    async def earliest_probe_after(
+        self, statuses: tuple[str, ...], now: datetime
+    ) -> datetime | None:
+        """The soonest ``next_probe_at`` after ``now`` among instances in ``statuses`` that
+        nobody holds (one being probed schedules its next round itself)."""
+        query = select(func.min(Instance.next_probe_at)).where(
+            Instance.status.in_(statuses), Instance.next_probe_at > now, _lease_free(now)
+        )
+        found: datetime | None = (await self.session.execute(query)).scalar_one()
+        return found
 
     async def release(self, ids: list[str], owner: str) -> None:
         """Give back leases this owner holds (rows another owner took over are left alone)."""
@@ -393,3 +404,8 @@ class InstanceRepository:
             )
         )
         return int(getattr(result, "rowcount", 0) or 0)
+
+
+def _lease_free(now: datetime) -> ColumnElement[bool]:
+    """Rows whose lease nobody holds at ``now``."""
+    return or_(Instance.lease_expires_at.is_(None), Instance.lease_expires_at < now)

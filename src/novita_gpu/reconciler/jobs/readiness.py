@@ -216,18 +216,24 @@ async def _probe_instance(job: JobContext, instance: Instance, writes: GroupedUp
 
 
 async def probe_ready(job: JobContext) -> None:
-    """One readiness tick: claim due instances and probe them concurrently."""
+    """One readiness tick: claim due instances and probe them concurrently, and ask to run
+    again when the next waiting instance is due (each instance's own request for that may
+    have lost to an earlier one: :meth:`JobContext.wake_after` keeps the earliest)."""
     ctx = job.ctx
     now = ctx.clock.now()
     due = Instance.status.in_(_PROBED) & or_(
         Instance.next_probe_at.is_(None), Instance.next_probe_at <= now
     )
     async with ctx.db.write() as session, session.begin():
-        ids = await InstanceRepository(session).claim(
+        repository = InstanceRepository(session)
+        ids = await repository.claim(
             due, owner=job.owner, now=now, hold=timedelta(minutes=2), limit=BATCH
         )
+        upcoming = await repository.earliest_probe_after(_PROBED, now)
     if ids:
         await _probe_claimed(job, ids)
+    if upcoming is not None:
+        job.wake_after(max(MIN_WAKE_SECONDS, (upcoming - now).total_seconds()))
 
 
 async def _probe_claimed(job: JobContext, ids: list[str]) -> None:
