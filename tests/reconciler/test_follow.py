@@ -123,24 +123,6 @@ async def test_a_burst_is_read_with_one_listing(api: Api, runner: Runner) -> Non
     assert {await status_of(api, instance_id) for instance_id in ids} == {"stopped"}
 
 
-async def test_a_one_page_burst_tick_runs_again_after_half_a_second(
-    api: Api, runner: Runner, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    ids = []
-    for index in range(FOLLOW_LIMIT + 1):
-        ids.append((await create(api, f"follow-soon-{index}", healthCheck=NO_PROBE))["instanceId"])
-    await settle(api, runner)
-    for instance_id in ids[:-1]:
-        await act(api, instance_id, "stop")
-    wakes: list[tuple[str, float]] = []
-    monkeypatch.setattr(runner, "wake_after", lambda name, seconds: wakes.append((name, seconds)))
-    await runner.run_once("follow_transitions")  # 8 followed: GETs, no quicker tick
-    assert wakes == []
-    await act(api, ids[-1], "stop")
-    await runner.run_once("follow_transitions")  # 9 followed: one page listed
-    assert wakes == [("follow_transitions", follow.FOLLOW_INTERVAL / 2)]
-
-
 async def test_a_burst_in_a_large_account_is_read_from_the_arrivals(
     api: Api, runner: Runner, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -59,9 +59,6 @@ HEADING_TO = {
 }
 # At most this many followed instances are matched against the arrivals listings of a tick.
 MAX_MATCHED = 2000
-QUICK_TICK_CALLS = 2
-"""A listing tick that cost at most this many calls runs again after half the interval: a
-burst of transitions is then seen twice as soon for a few calls a second."""
 
 
 async def follow_transitions(job: JobContext) -> None:
@@ -73,28 +70,22 @@ async def follow_transitions(job: JobContext) -> None:
         repository = InstanceRepository(session)
         followed = await repository.changed_recently(FOLLOWED, now - FOLLOW_WINDOW, MAX_MATCHED)
         many = len(followed) > FOLLOW_LIMIT
-        known = await repository.count_known_upstream() if many else 0
-        small_account = many and known <= FOLLOW_LIMIT * PAGE_SIZE
+        small_account = many and await repository.count_known_upstream() <= (
+            FOLLOW_LIMIT * PAGE_SIZE
+        )
     if small_account:
         await listing_pass(ctx, now)
-        _again_soon_if_cheap(job, pages=-(-known // PAGE_SIZE))
         return
     if many and any(status in HEADING_TO for _, _, status in followed):
-        _again_soon_if_cheap(job, pages=await _arrivals_pass(ctx, followed))
+        await _arrivals_pass(ctx, followed)
         return
     first = followed[:FOLLOW_LIMIT]
     await asyncio.gather(*(_follow(ctx, local_id, novita_id) for local_id, novita_id, _ in first))
 
 
-def _again_soon_if_cheap(job: JobContext, pages: int) -> None:
-    if pages <= QUICK_TICK_CALLS:
-        job.wake_after(FOLLOW_INTERVAL / 2)
-
-
-async def _arrivals_pass(ctx: AppContext, followed: Sequence[tuple[str, str, str]]) -> int:
+async def _arrivals_pass(ctx: AppContext, followed: Sequence[tuple[str, str, str]]) -> None:
     """List the instances upstream reports in each status the followed ones are heading to
-    (within :data:`FOLLOW_LIMIT` pages in all) and fold the followed ones found there; return
-    the pages read.
+    (within :data:`FOLLOW_LIMIT` pages in all) and fold the followed ones found there.
 
     Only what a listing shows is used: an instance missing from it has simply not arrived
     yet (or is on a page not read), so nothing is concluded from its absence.
@@ -102,7 +93,6 @@ async def _arrivals_pass(ctx: AppContext, followed: Sequence[tuple[str, str, str
     heading = {novita: (local, HEADING_TO.get(status)) for local, novita, status in followed}
     targets = sorted({target for _, target in heading.values() if target is not None})
     changes: dict[str, Change] = {}
-    pages = 0
     for target in targets:
         observed_at = ctx.clock.now()
         try:
@@ -111,9 +101,7 @@ async def _arrivals_pass(ctx: AppContext, followed: Sequence[tuple[str, str, str
             )
         except UpstreamError as exc:
             _log.debug("could not list arrivals", status=target, error=str(exc))
-            pages += FOLLOW_LIMIT  # not cheap: no quicker tick
             continue
-        pages += listing.pages
         for snapshot in listing.instances:
             instance_id, expected = heading.get(snapshot.id, (None, None))
             if instance_id is not None and snapshot.status == expected:
@@ -122,7 +110,6 @@ async def _arrivals_pass(ctx: AppContext, followed: Sequence[tuple[str, str, str
         await update_instances(ctx, dict(list(changes.items())[start : start + WRITE_BATCH]))
     if changes and ctx.runner is not None:
         ctx.runner.wake(READINESS_JOB)
-    return pages
 
 
 async def _follow(ctx: AppContext, instance_id: str, novita_id: str) -> None:
