@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
 
 from novita_gpu.context import AppContext
+from novita_gpu.core.batching import Batcher
 from novita_gpu.db.models import Instance
 from novita_gpu.events.service import EventRecorder
 from novita_gpu.instances.repository import InstanceRepository
@@ -86,80 +86,24 @@ async def update_instances(ctx: AppContext, changes: dict[str, Change]) -> dict[
         return updated
 
 
-@dataclass
-class _Waiting:
-    instance_id: str
-    change: Change
-    done: asyncio.Future[Instance | None] = field(
-        default_factory=lambda: asyncio.get_running_loop().create_future()
-    )
-
-
 class GroupedUpdates:
-    """Single-row updates from concurrent tasks, written together (group commit).
-
-    The first caller writes; callers that arrive meanwhile wait and are written by it in the
-    next transaction, up to ``batch`` rows each. Under a burst of small writes (fifty probe
-    rounds ending together) that is a few transactions instead of fifty, each taking SQLite's
-    write lock once. Each change must decide from the row it is given, as with
-    :func:`update_instance`; a version conflict re-applies the changes one by one.
+    """Single-row updates from concurrent tasks, written together (group commit, see
+    :mod:`novita_gpu.core.batching`): fifty probe rounds ending together are a few
+    transactions instead of fifty. Each change must decide from the row it is given, as with
+    :func:`update_instance`; a version conflict re-applies the changes one by one. Two
+    changes to one row go in separate transactions, in the order they came.
     """
 
     def __init__(self, ctx: AppContext, batch: int = 25) -> None:
         self._ctx = ctx
-        self._batch = batch
-        self._queue: list[_Waiting] = []
-        self._writing = False
+        self._batcher: Batcher[tuple[str, Change], Instance | None] = Batcher(
+            self._write, size=batch, key=lambda item: item[0]
+        )
 
     async def apply(self, instance_id: str, change: Change) -> Instance | None:
         """Apply ``change`` to the row and return it updated (None if it does not exist)."""
-        waiting = _Waiting(instance_id, change)
-        self._queue.append(waiting)
-        if not self._writing:
-            self._writing = True
-            try:
-                await asyncio.sleep(0)  # let the tasks that finish in this turn join
-                await self._write_all()
-            finally:
-                self._writing = False
-        return await waiting.done
+        return await self._batcher.submit((instance_id, change))
 
-    async def _write_all(self) -> None:
-        while self._queue:
-            batch = self._take_batch()
-            try:
-                rows = await update_instances(self._ctx, {w.instance_id: w.change for w in batch})
-            except Exception as exc:  # each caller gets it from its own future
-                self._fail([*batch, *self._queue], exc)
-                return
-            except BaseException:
-                self._fail([*batch, *self._queue], None)
-                raise
-            for waiting in batch:
-                if not waiting.done.done():  # its caller may have been cancelled meanwhile
-                    waiting.done.set_result(rows.get(waiting.instance_id))
-
-    def _fail(self, waiting: list[_Waiting], exc: Exception | None) -> None:
-        """Fail the given callers with ``exc``, or cancel them (the writer was cancelled, and
-        with it the writes it carried)."""
-        self._queue.clear()
-        for each in waiting:
-            if each.done.done():
-                continue
-            if exc is None:
-                each.done.cancel()
-            else:
-                each.done.set_exception(exc)
-
-    def _take_batch(self) -> list[_Waiting]:
-        """Up to ``batch`` waiting changes, at most one per row (a second waits its turn)."""
-        batch: list[_Waiting] = []
-        ids: set[str] = set()
-        for waiting in list(self._queue):
-            if len(batch) == self._batch:
-                break
-            if waiting.instance_id not in ids:
-                ids.add(waiting.instance_id)
-                batch.append(waiting)
-                self._queue.remove(waiting)
-        return batch
+    async def _write(self, items: list[tuple[str, Change]]) -> list[Instance | None]:
+        rows = await update_instances(self._ctx, dict(items))
+        return [rows.get(instance_id) for instance_id, _ in items]
