@@ -23,8 +23,6 @@ from pathlib import Path
 import httpx
 import typer
 import uvicorn
-from rich.console import Console
-from rich.panel import Panel
 from uvicorn.loops.auto import auto_loop_factory
 
 from novita_gpu.app import AppOptions, create_app
@@ -36,7 +34,6 @@ from novita_gpu.emulator.config import RECLAIM_RATE_ENV
 from novita_gpu.emulator.shapes import Shapes
 from novita_gpu.observability.logging import configure_logging
 
-_console = Console(stderr=True)
 # Open event streams and long-polls would otherwise hold a shutdown until clients leave.
 GRACEFUL_SHUTDOWN_SECONDS = 5
 
@@ -108,20 +105,22 @@ def emulator_state_path(settings: Settings) -> Path:
 
 
 class _Server(uvicorn.Server):
-    """Sets ``serving`` once the socket accepts connections."""
+    """Sets ``serving`` and prints the banner once the socket accepts connections."""
 
-    def __init__(self, config: uvicorn.Config, serving: asyncio.Event) -> None:
+    def __init__(self, config: uvicorn.Config, serving: asyncio.Event, settings: Settings) -> None:
         super().__init__(config)
         self.serving = serving
+        self.settings = settings
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets)
         self.serving.set()
+        if self.started:
+            _print_banner(self.settings)
 
 
 async def _serve(settings: Settings, emulator_url: str | None, state: Path) -> None:
     async with _upstream_for(settings, emulator_url, state) as effective:
-        _print_banner(effective)
         serving = asyncio.Event()
         config = uvicorn.Config(
             create_app(effective, AppOptions(serving=serving)),
@@ -133,7 +132,7 @@ async def _serve(settings: Settings, emulator_url: str | None, state: Path) -> N
             http=EnvelopeHttpToolsProtocol,
             timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
         )
-        await _Server(config, serving).serve()
+        await _Server(config, serving, effective).serve()
 
 
 @contextlib.asynccontextmanager
@@ -167,9 +166,15 @@ def _api_url(emulator_url: str) -> str:
 
 
 def _print_banner(settings: Settings) -> None:
+    """Say where the server listens and, loudly, when Novita is emulated. (rich is imported
+    here: a server that is not yet listening has better things to load.)"""
+    from rich.console import Console
+    from rich.panel import Panel
+
+    console = Console(stderr=True)
     url = f"http://{settings.host}:{settings.port}"
     if settings.emulator_mode:
-        _console.print(
+        console.print(
             Panel.fit(
                 "[bold yellow]EMULATOR MODE[/]: NOVITA_API_KEY is not set, so instances are"
                 f" simulated by the Novita emulator at {settings.novita_api_base_url}.\n"
@@ -177,7 +182,7 @@ def _print_banner(settings: Settings) -> None:
                 border_style="yellow",
             )
         )
-    _console.print(f"novita-gpu listening on [bold]{url}[/] (docs at {url}/docs)")
+    console.print(f"novita-gpu listening on [bold]{url}[/] (docs at {url}/docs)")
 
 
 def _serve_workers(settings: Settings, workers: int, emulator_url: str | None, state: Path) -> None:
@@ -289,7 +294,10 @@ async def _run_emulator(
 ) -> None:
     async with EmulatorServer(config, host=host, port=port, state_file=state) as server:
         if not quiet:
-            _console.print(
+            from rich.console import Console
+            from rich.panel import Panel
+
+            Console(stderr=True).print(
                 Panel.fit(
                     f"Novita emulator at [bold]{server.base_url}[/]\n"
                     f"API base URL: {server.api_url}   (use as NOVITA_API_BASE_URL)\n"
