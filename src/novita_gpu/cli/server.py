@@ -23,6 +23,8 @@ from pathlib import Path
 import httpx
 import typer
 import uvicorn
+from rich.console import Console
+from rich.panel import Panel
 from uvicorn.loops.auto import auto_loop_factory
 
 from novita_gpu.app import AppOptions, create_app
@@ -34,6 +36,7 @@ from novita_gpu.emulator.config import RECLAIM_RATE_ENV
 from novita_gpu.emulator.shapes import Shapes
 from novita_gpu.observability.logging import configure_logging
 
+_console = Console(stderr=True)
 # Open event streams and long-polls would otherwise hold a shutdown until clients leave.
 GRACEFUL_SHUTDOWN_SECONDS = 5
 
@@ -166,15 +169,10 @@ def _api_url(emulator_url: str) -> str:
 
 
 def _print_banner(settings: Settings) -> None:
-    """Say where the server listens and, loudly, when Novita is emulated. (rich is imported
-    here: a server that is not yet listening has better things to load.)"""
-    from rich.console import Console
-    from rich.panel import Panel
-
-    console = Console(stderr=True)
+    """Say where the server listens and, loudly, when Novita is emulated."""
     url = f"http://{settings.host}:{settings.port}"
     if settings.emulator_mode:
-        console.print(
+        _console.print(
             Panel.fit(
                 "[bold yellow]EMULATOR MODE[/]: NOVITA_API_KEY is not set, so instances are"
                 f" simulated by the Novita emulator at {settings.novita_api_base_url}.\n"
@@ -182,7 +180,7 @@ def _print_banner(settings: Settings) -> None:
                 border_style="yellow",
             )
         )
-    console.print(f"novita-gpu listening on [bold]{url}[/] (docs at {url}/docs)")
+    _console.print(f"novita-gpu listening on [bold]{url}[/] (docs at {url}/docs)")
 
 
 def _serve_workers(settings: Settings, workers: int, emulator_url: str | None, state: Path) -> None:
@@ -294,10 +292,7 @@ async def _run_emulator(
 ) -> None:
     async with EmulatorServer(config, host=host, port=port, state_file=state) as server:
         if not quiet:
-            from rich.console import Console
-            from rich.panel import Panel
-
-            Console(stderr=True).print(
+            _console.print(
                 Panel.fit(
                     f"Novita emulator at [bold]{server.base_url}[/]\n"
                     f"API base URL: {server.api_url}   (use as NOVITA_API_BASE_URL)\n"
