@@ -65,3 +65,16 @@ async def test_cancelling_the_writer_cancels_what_it_carried() -> None:
     with pytest.raises(asyncio.CancelledError):
         await follower
     assert writer.cancelled()
+
+
+async def test_a_writer_cancelled_before_it_wrote_leaves_nobody_waiting() -> None:
+    recorder = Recorder()
+    batcher = Batcher(recorder.handle, size=10)
+    writer = asyncio.create_task(batcher.submit("first"))
+    follower = asyncio.create_task(batcher.submit("second"))
+    await asyncio.sleep(0)  # the writer yields once before writing; the follower joins then
+    writer.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(follower, 5)
+    assert recorder.batches == []
+    assert await batcher.submit("later") == "LATER"

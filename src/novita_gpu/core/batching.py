@@ -57,6 +57,9 @@ class Batcher(Generic[Item, Result]):
             try:
                 await asyncio.sleep(0)  # let the tasks that are ready in this turn join
                 await self._write_all()
+            except BaseException:
+                self._fail(list(self._queue), None)  # nobody is left to write what waits
+                raise
             finally:
                 self._writing = False
         return await waiting.done

@@ -33,7 +33,6 @@ import httpx
 import structlog
 
 from novita_gpu.context import AppContext
-from novita_gpu.core.batching import Batcher
 from novita_gpu.instances.views import redact_url
 from novita_gpu.webhooks.policy import Decision, RetryPolicy, SendResult, decide
 from novita_gpu.webhooks.repository import AttemptRecord, ClaimedDelivery, DeliveryRepository
@@ -43,7 +42,6 @@ from novita_gpu.webhooks.states import AttemptOutcome, DeliveryStatus
 
 DEFAULT_CONCURRENCY = 16
 POLL_SECONDS = 1.0
-RECORD_BATCH = DEFAULT_CONCURRENCY
 RESTART_PAUSE_SECONDS = 1.0
 _METRIC_OUTCOME = {
     DeliveryStatus.SUCCEEDED: "succeeded",
@@ -88,10 +86,6 @@ class WebhookDispatcher:
         self.lease = timedelta(seconds=settings.webhook_lease_seconds)
         self._rng = rng or random.Random()
         self._finished = asyncio.Event()
-        # Attempts that end together are recorded in one transaction (group commit).
-        self._records: Batcher[tuple[ClaimedDelivery, AttemptRecord], bool] = Batcher(
-            self._store_records, size=RECORD_BATCH, key=lambda item: item[0].id
-        )
 
     async def run_once(self) -> int:
         """Claim up to ``concurrency`` due deliveries, attempt them all; how many were tried."""
@@ -218,21 +212,10 @@ class WebhookDispatcher:
             rng=self._rng,
         )
         record = _attempt_record(result, decision, started_at, now)
-        kept = await self._records.submit((delivery, record))
+        async with self.ctx.db.write() as session, session.begin():
+            kept = await DeliveryRepository(session).record_attempt(delivery, self.owner, record)
         self._observe(delivery, decision, now)
         _log_attempt(delivery, result, decision, kept)
-
-    async def _store_records(
-        self, records: list[tuple[ClaimedDelivery, AttemptRecord]]
-    ) -> list[bool]:
-        """Store attempts in one transaction; per attempt, whether this dispatcher still held
-        its delivery (see :meth:`DeliveryRepository.record_attempt`)."""
-        async with self.ctx.db.write() as session, session.begin():
-            repository = DeliveryRepository(session)
-            return [
-                await repository.record_attempt(delivery, self.owner, record)
-                for delivery, record in records
-            ]
 
     def _observe(self, delivery: ClaimedDelivery, decision: Decision, now: datetime) -> None:
         metrics = self.ctx.metrics
