@@ -107,17 +107,30 @@ async def test_a_snapshot_older_than_a_change_does_not_step_it_back(
     assert await status_of(api, created["instanceId"]) == "running"  # the guard, not the fold
 
 
-async def test_a_burst_is_read_with_one_listing(api: Api, runner: Runner) -> None:
+async def ready_instances(api: Api, runner: Runner, prefix: str, count: int) -> list[str]:
     ids = []
-    for index in range(FOLLOW_LIMIT + 1):
-        ids.append((await create(api, f"follow-burst-{index}", healthCheck=NO_PROBE))["instanceId"])
+    for index in range(count):
+        ids.append((await create(api, f"{prefix}-{index}", healthCheck=NO_PROBE))["instanceId"])
     await settle(api, runner)
+    return ids
+
+
+async def stop_then_follow(
+    api: Api, runner: Runner, ids: list[str]
+) -> tuple[dict[str, int], dict[str, int]]:
+    """Stop ``ids``, let the stops complete upstream, run one follow tick; the upstream
+    request counts before and after the tick."""
     for instance_id in ids:
         await act(api, instance_id, "stop")
     api.clock.advance(20)
     before = api.world.request_counts()
     await runner.run_once("follow_transitions")
-    after = api.world.request_counts()
+    return before, api.world.request_counts()
+
+
+async def test_a_burst_is_read_with_one_listing(api: Api, runner: Runner) -> None:
+    ids = await ready_instances(api, runner, "follow-burst", FOLLOW_LIMIT + 1)
+    before, after = await stop_then_follow(api, runner, ids)
     assert after.get(DETAIL, 0) == before.get(DETAIL, 0)
     assert after.get(LISTING, 0) == before.get(LISTING, 0) + 1
     assert {await status_of(api, instance_id) for instance_id in ids} == {"stopped"}
@@ -127,17 +140,9 @@ async def test_a_burst_in_a_large_account_is_read_from_the_arrivals(
     api: Api, runner: Runner, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(follow, "PAGE_SIZE", 4)  # "large": more than 8 pages of 4 instances
-    ids = []
-    for index in range(FOLLOW_LIMIT * 4 + 1):
-        ids.append((await create(api, f"follow-large-{index}", healthCheck=NO_PROBE))["instanceId"])
-    await settle(api, runner)
+    ids = await ready_instances(api, runner, "follow-large", FOLLOW_LIMIT * 4 + 1)
     stopped, untouched = ids[: FOLLOW_LIMIT + 1], ids[FOLLOW_LIMIT + 1 :]
-    for instance_id in stopped:
-        await act(api, instance_id, "stop")
-    api.clock.advance(20)
-    before = api.world.request_counts()
-    await runner.run_once("follow_transitions")
-    after = api.world.request_counts()
+    before, after = await stop_then_follow(api, runner, stopped)
     assert after.get(DETAIL, 0) == before.get(DETAIL, 0)
     assert after.get(LISTING, 0) == before.get(LISTING, 0) + 3  # 9 exited, pages of 4
     assert {await status_of(api, instance_id) for instance_id in stopped} == {"stopped"}

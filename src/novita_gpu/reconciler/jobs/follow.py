@@ -30,14 +30,14 @@ from novita_gpu.db.models import Instance
 from novita_gpu.instances.repository import InstanceRepository
 from novita_gpu.instances.states import Status
 from novita_gpu.instances.transitions import change_status
-from novita_gpu.instances.uow import Change, UnitOfWork, update_instance, update_instances
+from novita_gpu.instances.uow import Change, UnitOfWork, update_instance
 from novita_gpu.reconciler.jobs.readiness import JOB_NAME as READINESS_JOB
 from novita_gpu.reconciler.jobs.status_sync import (
     PAGE_SIZE,
-    WRITE_BATCH,
     listing_pass,
     needs_update,
     snapshot_folder,
+    write_changes,
 )
 from novita_gpu.reconciler.runner import JobContext
 from novita_gpu.upstream import InstanceStatus, UpstreamError, UpstreamNotFound
@@ -106,10 +106,7 @@ async def _arrivals_pass(ctx: AppContext, followed: Sequence[tuple[str, str, str
             instance_id, expected = heading.get(snapshot.id, (None, None))
             if instance_id is not None and snapshot.status == expected:
                 changes[instance_id] = snapshot_folder(ctx, snapshot, observed_at=observed_at)
-    for start in range(0, len(changes), WRITE_BATCH):
-        await update_instances(ctx, dict(list(changes.items())[start : start + WRITE_BATCH]))
-    if changes and ctx.runner is not None:
-        ctx.runner.wake(READINESS_JOB)
+    await write_changes(ctx, changes)
 
 
 async def _follow(ctx: AppContext, instance_id: str, novita_id: str) -> None:

@@ -123,12 +123,18 @@ async def _apply_listing(ctx: AppContext, listing: InstanceListing, started: dat
             continue
         if needs_update(row, snapshot):
             changes[row.id] = snapshot_folder(ctx, snapshot, observed_at=started)
+    await write_changes(ctx, changes)
+    return missing
+
+
+async def write_changes(ctx: AppContext, changes: dict[str, Change]) -> None:
+    """Write folded changes in batches of :data:`WRITE_BATCH` rows per transaction, then wake
+    readiness to probe what just went running now, not at its next tick."""
     batch = list(changes.items())
     for start in range(0, len(batch), WRITE_BATCH):
         await update_instances(ctx, dict(batch[start : start + WRITE_BATCH]))
     if changes and ctx.runner is not None:
-        ctx.runner.wake(READINESS_JOB)  # probe what just went running now, not at its tick
-    return missing
+        ctx.runner.wake(READINESS_JOB)
 
 
 def _may_be_missing(row: SyncRow, unreadable: set[str], started: datetime) -> bool:
