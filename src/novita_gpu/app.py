@@ -31,6 +31,7 @@ from novita_gpu.core.clock import Clock, SystemClock
 from novita_gpu.core.config import Settings
 from novita_gpu.core.http_errors import install_error_handlers
 from novita_gpu.core.openapi import install_openapi
+from novita_gpu.core.tls import client_ssl_context
 from novita_gpu.db.engine import Database
 from novita_gpu.db.migrate import ensure_schema
 from novita_gpu.db.notify import CommitListener
@@ -99,7 +100,10 @@ def _upstream_http(
         keepalive_expiry=UPSTREAM_KEEPALIVE_SECONDS,
     )
     return httpx.AsyncClient(
-        transport=transport, timeout=settings.upstream_timeout_seconds, limits=limits
+        transport=transport,
+        timeout=settings.upstream_timeout_seconds,
+        limits=limits,
+        verify=client_ssl_context(),
     )
 
 

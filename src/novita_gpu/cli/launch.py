@@ -8,6 +8,8 @@ While a server command imports its modules the cyclic garbage collector is pause
 FastAPI, SQLAlchemy and the pydantic models creates hundreds of thousands of objects that all
 live as long as the process, and collecting among them is about a fifth of the import's CPU.
 Afterwards they are moved out of the collector's sight (``gc.freeze``) and it runs as usual.
+``serve`` also starts loading the CA bundle for its outbound clients on another thread first
+(:mod:`novita_gpu.core.tls`), so that work overlaps the imports.
 """
 
 from __future__ import annotations
@@ -23,6 +25,10 @@ def run() -> None:
     if len(sys.argv) > 1 and sys.argv[1] in SERVER_COMMANDS:
         gc.disable()
         try:
+            if sys.argv[1] == "serve":
+                from novita_gpu.core import tls
+
+                tls.prepare_in_background()
             from novita_gpu.cli.group import add_server_commands, new_app
 
             app = new_app()

@@ -33,6 +33,7 @@ import structlog
 
 from novita_gpu.context import AppContext
 from novita_gpu.core.clock import sleep_unless
+from novita_gpu.core.tls import client_ssl_context
 from novita_gpu.reconciler.leases import JOB_PREFIX, LeaseRepository
 from novita_gpu.upstream import UpstreamCircuitOpen, UpstreamError
 
@@ -104,7 +105,9 @@ class Runner:
         self.jobs = {job.name: job for job in jobs}
         self.extra_tasks = extra_tasks
         self.owner = new_owner_id()
-        self.probe_http = httpx.AsyncClient(follow_redirects=False, trust_env=False)
+        self.probe_http = httpx.AsyncClient(
+            follow_redirects=False, trust_env=False, verify=client_ssl_context()
+        )
         self._tasks: list[asyncio.Task[None]] = []
         self._failing: dict[str, str] = {}
         """Job name -> the failure it is in, for logging state changes only."""

@@ -33,6 +33,7 @@ import httpx
 import structlog
 
 from novita_gpu.context import AppContext
+from novita_gpu.core.tls import client_ssl_context
 from novita_gpu.instances.views import redact_url
 from novita_gpu.webhooks.policy import Decision, RetryPolicy, SendResult, decide
 from novita_gpu.webhooks.repository import AttemptRecord, ClaimedDelivery, DeliveryRepository
@@ -277,7 +278,9 @@ def webhook_http_client(
     """The dispatcher's own HTTP client: bounded connections, no redirects."""
     timeout = ctx.settings.webhook_timeout / 1000
     limits = httpx.Limits(max_connections=concurrency * 2, max_keepalive_connections=concurrency)
-    return httpx.AsyncClient(timeout=timeout, limits=limits, follow_redirects=False)
+    return httpx.AsyncClient(
+        timeout=timeout, limits=limits, follow_redirects=False, verify=client_ssl_context()
+    )
 
 
 async def run_webhook_dispatcher(ctx: AppContext) -> None:
