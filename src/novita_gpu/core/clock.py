@@ -12,12 +12,13 @@ rule advance a :class:`ManualClock` instead of sleeping.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import heapq
 import itertools
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
+
+from novita_gpu.core.tasks import cancel_and_wait
 
 
 class Clock(Protocol):
@@ -118,7 +119,4 @@ async def sleep_unless(clock: Clock, seconds: float, event: asyncio.Event) -> No
     try:
         await asyncio.wait({waiter, sleeper}, return_when=asyncio.FIRST_COMPLETED)
     finally:
-        for task in (waiter, sleeper):
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait((waiter, sleeper))

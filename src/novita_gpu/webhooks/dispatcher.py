@@ -25,7 +25,6 @@ import os
 import random
 import socket
 import uuid
-from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -33,6 +32,7 @@ import httpx
 import structlog
 
 from novita_gpu.context import AppContext
+from novita_gpu.core.tasks import cancel_and_wait
 from novita_gpu.core.tls import client_ssl_context
 from novita_gpu.instances.views import redact_url
 from novita_gpu.webhooks.policy import Decision, RetryPolicy, SendResult, decide
@@ -113,7 +113,7 @@ class WebhookDispatcher:
                 await self._fill(in_flight)
                 await self._idle(seen)
         finally:
-            await _cancel_all(in_flight)
+            await cancel_and_wait(in_flight)
 
     async def claim(self, limit: int) -> list[ClaimedDelivery]:
         """Lease up to ``limit`` due deliveries (committed before returning)."""
@@ -135,7 +135,7 @@ class WebhookDispatcher:
             error = f"internal error: {type(exc).__name__}: {exc}"
             result = SendResult(AttemptOutcome.ERROR, duration_ms=0, error=error)
         finally:
-            await _cancel_all([renewer])
+            await cancel_and_wait([renewer])
         await self._record(delivery, started_at, result)
 
     async def _keep_lease(self, delivery: ClaimedDelivery) -> None:
@@ -183,7 +183,7 @@ class WebhookDispatcher:
         try:
             await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
         finally:
-            await _cancel_all(waits)
+            await cancel_and_wait(waits)
 
     async def _send(self, delivery: ClaimedDelivery, started_at: datetime) -> SendResult:
         body = delivery.payload.encode("utf-8")
@@ -262,14 +262,6 @@ def _log_attempt(
         _log.info("webhook attempt failed; retry scheduled", error=decision.error, **fields)
     else:
         _log.debug("webhook delivered", **fields)
-
-
-async def _cancel_all(tasks: Collection[asyncio.Future[Any]]) -> None:
-    for task in tasks:
-        task.cancel()
-    for task in list(tasks):
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await task
 
 
 def webhook_http_client(
