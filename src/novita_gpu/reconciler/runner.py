@@ -273,10 +273,11 @@ class Runner:
         name = JOB_PREFIX + job.name
         async with self.ctx.db.write() as session, session.begin():
             leases = LeaseRepository(session)
-            await leases.ensure(name, job.interval)
-            return await leases.claim(
-                name, self.owner, now, job.interval, job.lease_hold, force=force
+            claim = partial(
+                leases.claim, name, self.owner, now, job.interval, job.lease_hold, force=force
             )
+            # The row exists after a job's first run, so it is only looked for when missing.
+            return await claim() or (await leases.ensure(name, job.interval) and await claim())
 
     async def _keep_lease(self, job: Job) -> None:
         """Extend the job's lease while a long run is still going."""

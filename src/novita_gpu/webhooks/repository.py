@@ -12,9 +12,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Select, and_, delete, exists, func, or_, select, update
+from sqlalchemy import Integer, Select, and_, bindparam, delete, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
+from sqlalchemy.sql.elements import BindParameter
 
 from novita_gpu.db.locking import skip_locked
 from novita_gpu.db.models import InstanceEvent, WebhookAttempt, WebhookDelivery
@@ -67,6 +68,32 @@ class AttemptRecord:
     last_error: str | None
 
 
+def _due_ids_query() -> Select[str]:
+    """Due deliveries (bind parameters ``now`` and ``limit``) not queued behind an unfinished
+    earlier one for the same instance and target. Built once: the dispatcher asks every second."""
+    earlier = aliased(Delivery)
+    blocked = exists().where(
+        earlier.instance_id == Delivery.instance_id,
+        earlier.target == Delivery.target,
+        earlier.event_seq < Delivery.event_seq,
+        earlier.status.in_(PENDING_STATES),
+    )
+    now: BindParameter[datetime] = bindparam("now")
+    due = or_(
+        and_(Delivery.status == DeliveryStatus.PENDING.value, Delivery.next_attempt_at <= now),
+        and_(Delivery.status == DeliveryStatus.DELIVERING.value, Delivery.lease_expires_at < now),
+    )
+    return (
+        select(Delivery.id)
+        .where(due, ~blocked)
+        .order_by(Delivery.next_attempt_at, Delivery.event_seq)
+        .limit(bindparam("limit", type_=Integer))
+    )
+
+
+_DUE_IDS = _due_ids_query()
+
+
 class DeliveryRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -95,7 +122,8 @@ class DeliveryRepository:
         At most one delivery per instance and target is claimed, and only when every earlier
         one there is finished. The caller commits before sending.
         """
-        ids = list((await self.session.execute(self._due_ids(now, limit))).scalars())
+        due = skip_locked(_DUE_IDS, self.session, of=Delivery)
+        ids = list((await self.session.execute(due, {"now": now, "limit": limit})).scalars())
         if not ids:
             return []
         await self._record_interrupted(ids, now)
@@ -149,28 +177,6 @@ class DeliveryRepository:
             .execution_options(synchronize_session=False)
         )
         return bool(getattr(result, "rowcount", 0))
-
-    def _due_ids(self, now: datetime, limit: int) -> Select[str]:
-        earlier = aliased(Delivery)
-        blocked = exists().where(
-            earlier.instance_id == Delivery.instance_id,
-            earlier.target == Delivery.target,
-            earlier.event_seq < Delivery.event_seq,
-            earlier.status.in_(PENDING_STATES),
-        )
-        due = or_(
-            and_(Delivery.status == DeliveryStatus.PENDING.value, Delivery.next_attempt_at <= now),
-            and_(
-                Delivery.status == DeliveryStatus.DELIVERING.value, Delivery.lease_expires_at < now
-            ),
-        )
-        query = (
-            select(Delivery.id)
-            .where(due, ~blocked)
-            .order_by(Delivery.next_attempt_at, Delivery.event_seq)
-            .limit(limit)
-        )
-        return skip_locked(query, self.session, of=Delivery)
 
     async def _claimed(self, ids: list[str]) -> list[ClaimedDelivery]:
         query = (
