@@ -32,6 +32,7 @@ import httpx
 import structlog
 
 from novita_gpu.context import AppContext
+from novita_gpu.core.batching import Batcher
 from novita_gpu.core.tasks import cancel_and_wait
 from novita_gpu.core.tls import client_ssl_context
 from novita_gpu.instances.views import redact_url
@@ -43,6 +44,7 @@ from novita_gpu.webhooks.states import AttemptOutcome, DeliveryStatus
 
 DEFAULT_CONCURRENCY = 16
 POLL_SECONDS = 1.0
+RECORD_BATCH = DEFAULT_CONCURRENCY
 RESTART_PAUSE_SECONDS = 1.0
 _METRIC_OUTCOME = {
     DeliveryStatus.SUCCEEDED: "succeeded",
@@ -87,6 +89,10 @@ class WebhookDispatcher:
         self.lease = timedelta(seconds=settings.webhook_lease_seconds)
         self._rng = rng or random.Random()
         self._finished = asyncio.Event()
+        # Attempts that end together are recorded in one transaction (group commit).
+        self._records: Batcher[tuple[ClaimedDelivery, AttemptRecord], bool] = Batcher(
+            self._store_records, size=RECORD_BATCH, key=lambda item: item[0].id
+        )
 
     async def run_once(self) -> int:
         """Claim up to ``concurrency`` due deliveries, attempt them all; how many were tried."""
@@ -213,10 +219,21 @@ class WebhookDispatcher:
             rng=self._rng,
         )
         record = _attempt_record(result, decision, started_at, now)
-        async with self.ctx.db.write() as session, session.begin():
-            kept = await DeliveryRepository(session).record_attempt(delivery, self.owner, record)
+        kept = await self._records.submit((delivery, record))
         self._observe(delivery, decision, now)
         _log_attempt(delivery, result, decision, kept)
+
+    async def _store_records(
+        self, records: list[tuple[ClaimedDelivery, AttemptRecord]]
+    ) -> list[bool]:
+        """Store attempts in one transaction; per attempt, whether this dispatcher still held
+        its delivery (see :meth:`DeliveryRepository.record_attempt`)."""
+        async with self.ctx.db.write() as session, session.begin():
+            repository = DeliveryRepository(session)
+            return [
+                await repository.record_attempt(delivery, self.owner, record)
+                for delivery, record in records
+            ]
 
     def _observe(self, delivery: ClaimedDelivery, decision: Decision, now: datetime) -> None:
         metrics = self.ctx.metrics
