@@ -54,3 +54,19 @@ def test_the_context_verifies_servers(builds: Builds) -> None:
     context = tls.client_ssl_context()
     assert context.verify_mode is ssl.CERT_REQUIRED
     assert context.check_hostname
+
+
+def test_a_failed_background_build_is_raised_at_first_use(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(tls, "_context", None)
+    monkeypatch.setenv("SSL_CERT_FILE", "/nonexistent/bundle.pem")
+    thread_errors: list[threading.ExceptHookArgs] = []
+    monkeypatch.setattr(threading, "excepthook", thread_errors.append)
+    tls.prepare_in_background()
+    for thread in threading.enumerate():
+        if thread.name == "tls-context":
+            thread.join(timeout=10)
+    assert thread_errors == []
+    with pytest.raises(FileNotFoundError):
+        tls.client_ssl_context()

@@ -10,6 +10,7 @@ modules pays nothing for it at start.
 
 from __future__ import annotations
 
+import contextlib
 import ssl
 import threading
 
@@ -29,5 +30,14 @@ def client_ssl_context() -> ssl.SSLContext:
 
 
 def prepare_in_background() -> None:
-    """Start building the shared context on a daemon thread and return at once."""
-    threading.Thread(target=client_ssl_context, name="tls-context", daemon=True).start()
+    """Start building the shared context on a daemon thread and return at once.
+
+    A failure there (say, ``SSL_CERT_FILE`` names a missing file) is not printed from the
+    thread: the first real use builds the context again and raises it where it is handled.
+    """
+    threading.Thread(target=_prepare, name="tls-context", daemon=True).start()
+
+
+def _prepare() -> None:
+    with contextlib.suppress(Exception):
+        client_ssl_context()
