@@ -27,11 +27,11 @@ MARK_PREFIX = "mark:"
 _EARLY_FRACTION = 0.9
 
 
-def _fast(statement: Update) -> Update:
+def _without_session_sync(statement: Update) -> Update:
     return statement.execution_options(synchronize_session=False)
 
 
-_CLAIM = _fast(
+_CLAIM = _without_session_sync(
     update(Lease)
     .where(
         Lease.name == bindparam("lease_name"),
@@ -48,12 +48,12 @@ _CLAIM = _fast(
         interval_seconds=bindparam("interval"),
     )
 )
-_RENEW = _fast(
+_RENEW = _without_session_sync(
     update(Lease)
     .where(Lease.name == bindparam("lease_name"), Lease.owner == bindparam("holder"))
     .values(expires_at=bindparam("until"))
 )
-_FINISH = _fast(
+_FINISH = _without_session_sync(
     update(Lease)
     .where(Lease.name == bindparam("lease_name"), Lease.owner == bindparam("holder"))
     .values(
